@@ -1,0 +1,151 @@
+package dataflow
+
+import (
+	"context"
+	"reflect"
+	"sync"
+)
+
+// ElemType is the runner's handle on the element type of a collection: the
+// few typed operations a runner needs (fan-out, materialization, coders),
+// instantiated once when the pipeline is built so that runners never reflect
+// per element.
+type ElemType interface {
+	Type() reflect.Type
+	// Coder returns the element coder (registered or derived).
+	Coder() (AnyCoder, error)
+	// Fanout returns a Consumer[T] that passes each batch to every consumer in outs.
+	Fanout(outs []any) any
+	// Discard returns a Consumer[T] that drops everything.
+	Discard() any
+	// NewStore returns an in-memory buffer of elements in the given number of partitions.
+	NewStore(partitions int) Store
+}
+
+// Store is an in-memory, partitioned buffer of elements of one type.
+type Store interface {
+	// Appender returns a Consumer[T] that appends to partition part; it is
+	// safe for concurrent use.
+	Appender(part int) any
+	// Spreader returns a Consumer[T] that spreads batches round-robin over the
+	// partitions, starting at start; not safe for concurrent use.
+	Spreader(start int) any
+	Partitions() int
+	Len(part int) int
+	// Replay sends the elements of partition part to out, a Consumer[T], in batches.
+	Replay(ctx context.Context, part int, out any) error
+	// Elements returns partition part as a []Elem[T].
+	Elements(part int) any
+}
+
+// TypeOf returns the ElemType of T.
+func TypeOf[T any]() ElemType { return elemType[T]{} }
+
+type elemType[T any] struct{}
+
+func (elemType[T]) Type() reflect.Type { return reflect.TypeFor[T]() }
+
+func (elemType[T]) Coder() (AnyCoder, error) {
+	c, err := CoderOf[T]()
+	if err != nil {
+		return nil, err
+	}
+	return Erase(c), nil
+}
+
+func (elemType[T]) Fanout(outs []any) any {
+	cs := make([]Consumer[T], len(outs))
+	for i, o := range outs {
+		cs[i] = o.(Consumer[T])
+	}
+	if len(cs) == 1 {
+		return cs[0]
+	}
+	return fanout[T](cs)
+}
+
+func (elemType[T]) Discard() any { return discard[T]{} }
+
+func (elemType[T]) NewStore(partitions int) Store {
+	s := &store[T]{parts: make([]storePart[T], partitions)}
+	return s
+}
+
+type fanout[T any] []Consumer[T]
+
+func (f fanout[T]) Consume(b []Elem[T]) error {
+	for _, c := range f {
+		if err := c.Consume(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type discard[T any] struct{}
+
+func (discard[T]) Consume([]Elem[T]) error { return nil }
+
+type store[T any] struct {
+	parts []storePart[T]
+}
+
+type storePart[T any] struct {
+	mu    sync.Mutex
+	elems []Elem[T]
+}
+
+func (s *store[T]) Partitions() int { return len(s.parts) }
+
+func (s *store[T]) Len(part int) int {
+	p := &s.parts[part]
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.elems)
+}
+
+func (s *store[T]) Appender(part int) any {
+	p := &s.parts[part]
+	return ConsumerFunc[T](func(b []Elem[T]) error {
+		p.mu.Lock()
+		p.elems = append(p.elems, b...)
+		p.mu.Unlock()
+		return nil
+	})
+}
+
+func (s *store[T]) Spreader(start int) any {
+	next := start
+	return ConsumerFunc[T](func(b []Elem[T]) error {
+		p := &s.parts[next%len(s.parts)]
+		next++
+		p.mu.Lock()
+		p.elems = append(p.elems, b...)
+		p.mu.Unlock()
+		return nil
+	})
+}
+
+func (s *store[T]) Replay(ctx context.Context, part int, out any) error {
+	c := out.(Consumer[T])
+	p := &s.parts[part]
+	p.mu.Lock()
+	elems := p.elems
+	p.mu.Unlock()
+	for i := 0; i < len(elems); i += BatchSize {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := c.Consume(elems[i:min(i+BatchSize, len(elems))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *store[T]) Elements(part int) any {
+	p := &s.parts[part]
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.elems
+}
