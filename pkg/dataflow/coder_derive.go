@@ -77,10 +77,12 @@ func (d *derivedCoder[T]) String() string       { return d.c.name }
 
 // noescape hides p from escape analysis, so that Encode and Decode of a derived
 // coder can hand the closures a pointer to their argument or result without the
-// compiler moving it to the heap, which would cost an allocation per element.
-// This is the runtime's own noescape; it is sound because no codec function keeps
-// p or stores it on the heap (see codec), so p is only ever reached from the stack
-// of the goroutine that owns it, where stack copying adjusts it.
+// compiler moving it to the heap, which would cost an allocation per element
+// (every call through a func value counts as an escape). It is the runtime's
+// noescape, written with unsafe.Add because vet rejects unsafe.Pointer(uintptr).
+// It is sound because no codec function keeps p or stores it on the heap (see
+// codec), so p is only ever reached from the stack of the goroutine that owns it,
+// and stack copying adjusts it there. TestCoderStackGrowth exercises that.
 //
 // It is exempt from checkptr (on under -race), which cannot know that the result
 // comes from p.
@@ -117,8 +119,9 @@ func (r *coderRegistry) derive(t reflect.Type) (*derivedEntry, error) {
 }
 
 // nondeterminism returns why c is not deterministic, with the path to the part
-// responsible, or nil. A part already seen is deterministic as far as this walk
-// goes: a recursive type is deterministic unless a part outside the cycle is not.
+// responsible, or nil. A part already seen counts as deterministic: either it is
+// on the current path (a recursive type, whose verdict is that of the rest of the
+// cycle) or it was found deterministic already.
 func nondeterminism(c *codec, seen map[*codec]bool) *detError {
 	if c.own != nil {
 		return &detError{err: c.own}
