@@ -68,7 +68,7 @@ func TestAssignWindows(t *testing.T) {
 
 func TestSideInputWindowMapping(t *testing.T) {
 	main := IntervalWindow(10, 20)
-	if got, _ := Fixed(5*time.Millisecond).SideInputWindow(main); got != IntervalWindow(15, 20) {
+	if got, _ := Fixed(5 * time.Millisecond).SideInputWindow(main); got != IntervalWindow(15, 20) {
 		t.Errorf("fixed: %v", got)
 	}
 	if got, _ := Global().SideInputWindow(main); got != GlobalWindow {

@@ -23,7 +23,9 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of the te
 //	         [lateness=DURATION] [combiner=eow|earliest|latest]
 //	         [ontime=always|nonempty] trigger=EXPR
 //	    starts a window afresh: the watermark at -inf, processing time at 0
-//	element TS...      elements with event timestamps TS (milliseconds)
+//	element TS...      elements with event timestamps TS (milliseconds); a
+//	                   word wm=T sets the watermark the following elements
+//	                   arrive with, without calling OnWatermark
 //	watermark T        advances the input watermark to T (ms, -inf, +inf or eogw)
 //	proctime [+]D      sets processing time to D, or advances it by +D
 //	roundtrip          marshals and unmarshals the window state
@@ -181,6 +183,16 @@ func (sc *script) events(cmd string) ([]string, error) {
 	case "element":
 		var events []string
 		for _, f := range strings.Fields(args) {
+			if v, ok := strings.CutPrefix(f, "wm="); ok {
+				// The following elements arrive with a newer watermark that
+				// has not been delivered with OnWatermark yet.
+				wm, err := parseTime(v)
+				if err != nil {
+					return nil, err
+				}
+				sc.wm = wm
+				continue
+			}
 			ts, err := parseTime(f)
 			if err != nil {
 				return nil, err
@@ -353,6 +365,9 @@ func fmtTime(t dataflow.EventTime) string {
 		return "+inf"
 	case dataflow.EndOfGlobalWindow:
 		return "eogw"
+	}
+	if d := t - dataflow.EndOfGlobalWindow; d > -1e9 && d < 1e9 {
+		return fmt.Sprintf("eogw%+d", d)
 	}
 	return strconv.FormatInt(int64(t), 10)
 }
