@@ -323,7 +323,9 @@ func (m *machine) onFire(id int) {
 			m.resetTree(c)
 		}
 	case kindAfterEach:
-		m.onFire(m.firstUnfinished(id))
+		if c := m.firstUnfinished(id); c >= 0 {
+			m.onFire(c)
+		}
 		if m.merging {
 			for _, c := range n.subs {
 				m.clear(c)

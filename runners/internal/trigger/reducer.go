@@ -24,7 +24,7 @@ func NewReducer(ws dataflow.WindowingStrategy) (*Reducer, error) {
 	}
 	nodes, err := compile(ws.Trigger)
 	if err != nil {
-		return nil, fmt.Errorf("trigger: %v: %w", ws.Trigger, err)
+		return nil, fmt.Errorf("trigger: %w", err)
 	}
 	return &Reducer{
 		ws:          ws,
@@ -38,7 +38,9 @@ func NewReducer(ws dataflow.WindowingStrategy) (*Reducer, error) {
 // Strategy returns the windowing strategy the reducer runs.
 func (r *Reducer) Strategy() dataflow.WindowingStrategy { return r.ws }
 
-// NewState returns the state of a window that has seen nothing yet.
+// NewState returns the state of a window that has seen nothing yet. States
+// come from NewState, or from UnmarshalBinary followed by Check; the zero
+// WindowState is not usable.
 func (r *Reducer) NewState(w dataflow.Window) WindowState {
 	return WindowState{window: w, fingerprint: r.fingerprint, nodes: make([]nodeState, len(r.nodes))}
 }
