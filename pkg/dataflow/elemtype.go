@@ -34,8 +34,8 @@ type Store interface {
 	Len(part int) int
 	// Replay sends the elements of partition part to out, a Consumer[T], in batches.
 	Replay(ctx context.Context, part int, out any) error
-	// Elements returns partition part as a []Elem[T].
-	Elements(part int) any
+	// Chunks returns partition part as a [][]Elem[T].
+	Chunks(part int) any
 }
 
 // TypeOf returns the ElemType of T.
@@ -90,9 +90,29 @@ type store[T any] struct {
 	parts []storePart[T]
 }
 
+// storePart keeps elements in fixed-size chunks, so that appending never
+// copies what is already stored.
 type storePart[T any] struct {
-	mu    sync.Mutex
-	elems []Elem[T]
+	mu     sync.Mutex
+	chunks [][]Elem[T]
+	n      int
+}
+
+const storeChunk = 4096
+
+func (p *storePart[T]) append(b []Elem[T]) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n += len(b)
+	for len(b) > 0 {
+		if len(p.chunks) == 0 || len(p.chunks[len(p.chunks)-1]) == storeChunk {
+			p.chunks = append(p.chunks, make([]Elem[T], 0, storeChunk))
+		}
+		last := &p.chunks[len(p.chunks)-1]
+		k := min(len(b), storeChunk-len(*last))
+		*last = append(*last, b[:k]...)
+		b = b[k:]
+	}
 }
 
 func (s *store[T]) Partitions() int { return len(s.parts) }
@@ -101,15 +121,13 @@ func (s *store[T]) Len(part int) int {
 	p := &s.parts[part]
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.elems)
+	return p.n
 }
 
 func (s *store[T]) Appender(part int) any {
 	p := &s.parts[part]
 	return ConsumerFunc[T](func(b []Elem[T]) error {
-		p.mu.Lock()
-		p.elems = append(p.elems, b...)
-		p.mu.Unlock()
+		p.append(b)
 		return nil
 	})
 }
@@ -117,35 +135,30 @@ func (s *store[T]) Appender(part int) any {
 func (s *store[T]) Spreader(start int) any {
 	next := start
 	return ConsumerFunc[T](func(b []Elem[T]) error {
-		p := &s.parts[next%len(s.parts)]
+		s.parts[next%len(s.parts)].append(b)
 		next++
-		p.mu.Lock()
-		p.elems = append(p.elems, b...)
-		p.mu.Unlock()
 		return nil
 	})
 }
 
 func (s *store[T]) Replay(ctx context.Context, part int, out any) error {
 	c := out.(Consumer[T])
-	p := &s.parts[part]
-	p.mu.Lock()
-	elems := p.elems
-	p.mu.Unlock()
-	for i := 0; i < len(elems); i += BatchSize {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := c.Consume(elems[i:min(i+BatchSize, len(elems))]); err != nil {
-			return err
+	for _, chunk := range s.Chunks(part).([][]Elem[T]) {
+		for i := 0; i < len(chunk); i += BatchSize {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := c.Consume(chunk[i:min(i+BatchSize, len(chunk))]); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-func (s *store[T]) Elements(part int) any {
+func (s *store[T]) Chunks(part int) any {
 	p := &s.parts[part]
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.elems
+	return p.chunks
 }

@@ -446,30 +446,64 @@ func outputTime(tc TimestampCombiner, t EventTime, w Window) EventTime {
 
 // partialTable holds a worker's accumulators by window, then key. Elements
 // mostly arrive window by window, so the window's table is cached and the
-// per-element lookup is a map on the key alone.
+// per-element lookup is a map on the key alone; accumulators live in slices,
+// not one heap object each.
 type partialTable[K comparable, A any] struct {
-	byWindow map[Window]map[K]*accEntry[A]
+	byWindow map[Window]*winTable[K, A]
+	wins     []Window // in first-seen order
 	lastWin  Window
-	last     map[K]*accEntry[A]
+	last     *winTable[K, A]
 	entries  int
 }
 
-func (t *partialTable[K, A]) window(w Window) map[K]*accEntry[A] {
+type winTable[K comparable, A any] struct {
+	idx  map[K]int32
+	keys []K
+	accs []accEntry[A]
+}
+
+func newPartialTable[K comparable, A any]() *partialTable[K, A] {
+	return &partialTable[K, A]{byWindow: map[Window]*winTable[K, A]{}}
+}
+
+func (t *partialTable[K, A]) window(w Window) *winTable[K, A] {
 	if t.last != nil && t.lastWin == w {
 		return t.last
 	}
 	m := t.byWindow[w]
 	if m == nil {
 		// Windows tend to hold as many keys as the one before.
-		m = make(map[K]*accEntry[A], len(t.last))
+		n := 0
+		if t.last != nil {
+			n = len(t.last.keys)
+		}
+		m = &winTable[K, A]{idx: make(map[K]int32, n), keys: make([]K, 0, n), accs: make([]accEntry[A], 0, n)}
 		t.byWindow[w] = m
+		t.wins = append(t.wins, w)
 	}
 	t.lastWin, t.last = w, m
 	return m
 }
 
+// entry returns the accumulator of key k, and whether it existed.
+func (wt *winTable[K, A]) entry(k K) (*accEntry[A], bool) {
+	if i, ok := wt.idx[k]; ok {
+		return &wt.accs[i], true
+	}
+	wt.idx[k] = int32(len(wt.keys))
+	wt.keys = append(wt.keys, k)
+	wt.accs = append(wt.accs, accEntry[A]{})
+	return &wt.accs[len(wt.accs)-1], false
+}
+
+func (t *partialTable[K, A]) reset() {
+	clear(t.byWindow)
+	t.wins = t.wins[:0]
+	t.last, t.entries = nil, 0
+}
+
 func (l *liftedCombine[K, I, A, O]) NewPartial(maxEntries int) (any, func() error) {
-	table := &partialTable[K, A]{byWindow: map[Window]map[K]*accEntry[A]{}}
+	table := newPartialTable[K, A]()
 	parts := l.store.Partitions()
 	bufs := make([][]Elem[KV[K, A]], parts)
 	send := func(p int) error {
@@ -479,10 +513,11 @@ func (l *liftedCombine[K, I, A, O]) NewPartial(maxEntries int) (any, func() erro
 		return err
 	}
 	flush := func() error {
-		for w, m := range table.byWindow {
-			for k, e := range m {
+		for _, w := range table.wins {
+			wt := table.byWindow[w]
+			for i, k := range wt.keys {
 				p := int(maphash.Comparable(l.seed, k) % uint64(parts))
-				bufs[p] = append(bufs[p], Elem[KV[K, A]]{Value: KV[K, A]{k, e.acc}, Time: e.t, Window: w})
+				bufs[p] = append(bufs[p], Elem[KV[K, A]]{Value: KV[K, A]{k, wt.accs[i].acc}, Time: wt.accs[i].t, Window: w})
 				if len(bufs[p]) >= BatchSize {
 					if err := send(p); err != nil {
 						return err
@@ -497,21 +532,20 @@ func (l *liftedCombine[K, I, A, O]) NewPartial(maxEntries int) (any, func() erro
 				}
 			}
 		}
-		clear(table.byWindow)
-		table.last, table.entries = nil, 0
+		table.reset()
 		return nil
 	}
 	fn, tc := l.fn, l.tc
 	consume := ConsumerFunc[KV[K, I]](func(b []Elem[KV[K, I]]) error {
 		for i := range b {
 			e := &b[i]
-			m := table.window(e.Window)
-			if ae := m[e.Value.Key]; ae != nil {
+			ae, ok := table.window(e.Window).entry(e.Value.Key)
+			if ok {
 				ae.acc = fn.AddInput(ae.acc, e.Value.Value)
 				ae.t = combineTime(tc, ae.t, e.Time)
 				continue
 			}
-			m[e.Value.Key] = &accEntry[A]{acc: fn.AddInput(fn.CreateAccumulator(), e.Value.Value), t: e.Time}
+			ae.acc, ae.t = fn.AddInput(fn.CreateAccumulator(), e.Value.Value), e.Time
 			table.entries++
 		}
 		if table.entries > maxEntries {
@@ -526,22 +560,25 @@ func (l *liftedCombine[K, I, A, O]) Entries(part int) int { return l.store.Len(p
 
 func (l *liftedCombine[K, I, A, O]) Merge(ctx context.Context, part int, out any) error {
 	c := out.(Consumer[KV[K, O]])
-	elems := l.store.Elements(part).([]Elem[KV[K, A]])
-	table := &partialTable[K, A]{byWindow: map[Window]map[K]*accEntry[A]{}}
-	for i := range elems {
-		e := &elems[i]
-		m := table.window(e.Window)
-		if ae := m[e.Value.Key]; ae != nil {
-			ae.acc = l.fn.MergeAccumulators(ae.acc, e.Value.Value)
-			ae.t = combineTime(l.tc, ae.t, e.Time)
-			continue
+	table := newPartialTable[K, A]()
+	for _, elems := range l.store.Chunks(part).([][]Elem[KV[K, A]]) {
+		for i := range elems {
+			e := &elems[i]
+			ae, ok := table.window(e.Window).entry(e.Value.Key)
+			if ok {
+				ae.acc = l.fn.MergeAccumulators(ae.acc, e.Value.Value)
+				ae.t = combineTime(l.tc, ae.t, e.Time)
+				continue
+			}
+			ae.acc, ae.t = e.Value.Value, e.Time
 		}
-		m[e.Value.Key] = &accEntry[A]{acc: e.Value.Value, t: e.Time}
 	}
 	buf := make([]Elem[KV[K, O]], 0, BatchSize)
 	pane := PaneInfo{Timing: PaneOnTime, IsFirst: true, IsLast: true}
-	for w, m := range table.byWindow {
-		for k, ae := range m {
+	for _, w := range table.wins {
+		wt := table.byWindow[w]
+		for i, k := range wt.keys {
+			ae := &wt.accs[i]
 			buf = append(buf, Elem[KV[K, O]]{Value: KV[K, O]{k, l.fn.ExtractOutput(ae.acc)}, Time: outputTime(l.tc, ae.t, w), Window: w, Pane: pane})
 			if len(buf) == BatchSize {
 				if err := ctx.Err(); err != nil {
