@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"iter"
+	"runtime/debug"
 )
 
 // Impulse returns a collection of one empty []byte at MinTime in the global
@@ -416,11 +417,12 @@ type accEntry[A any] struct {
 	t   EventTime
 }
 
-func (ck combineKernel[K, I, A, O]) NewLifted(partitions int, tc TimestampCombiner) LiftedCombine {
-	return &liftedCombine[K, I, A, O]{fn: ck.fn, tc: tc, store: TypeOf[KV[K, A]]().NewStore(partitions), seed: maphash.MakeSeed()}
+func (ck combineKernel[K, I, A, O]) NewLifted(transform string, partitions int, tc TimestampCombiner) LiftedCombine {
+	return &liftedCombine[K, I, A, O]{name: transform, fn: ck.fn, tc: tc, store: TypeOf[KV[K, A]]().NewStore(partitions), seed: maphash.MakeSeed()}
 }
 
 type liftedCombine[K comparable, I, A, O any] struct {
+	name  string // the Combine transform, for errors
 	fn    CombineFn[I, A, O]
 	tc    TimestampCombiner
 	store Store // of KV[K, A]
@@ -536,9 +538,15 @@ func (l *liftedCombine[K, I, A, O]) NewPartial(maxEntries int) (any, func() erro
 		return nil
 	}
 	fn, tc := l.fn, l.tc
-	consume := ConsumerFunc[KV[K, I]](func(b []Elem[KV[K, I]]) error {
+	consume := ConsumerFunc[KV[K, I]](func(b []Elem[KV[K, I]]) (err error) {
+		var e *Elem[KV[K, I]]
+		defer func() {
+			if r := recover(); r != nil {
+				err = &ElementError{Transform: l.name, Value: FormatValue(e.Value), Time: e.Time, Window: e.Window, Panic: true, Stack: string(debug.Stack()), Err: &PanicError{Value: r}}
+			}
+		}()
 		for i := range b {
-			e := &b[i]
+			e = &b[i]
 			ae, ok := table.window(e.Window).entry(e.Value.Key)
 			if ok {
 				ae.acc = fn.AddInput(ae.acc, e.Value.Value)
@@ -558,7 +566,12 @@ func (l *liftedCombine[K, I, A, O]) NewPartial(maxEntries int) (any, func() erro
 
 func (l *liftedCombine[K, I, A, O]) Entries(part int) int { return l.store.Len(part) }
 
-func (l *liftedCombine[K, I, A, O]) Merge(ctx context.Context, part int, out any) error {
+func (l *liftedCombine[K, I, A, O]) Merge(ctx context.Context, part int, out any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &TransformError{Transform: l.name, Err: fmt.Errorf("CombineFn panicked while merging or extracting: %v\n%s", r, debug.Stack())}
+		}
+	}()
 	c := out.(Consumer[KV[K, O]])
 	table := newPartialTable[K, A]()
 	for _, elems := range l.store.Chunks(part).([][]Elem[KV[K, A]]) {

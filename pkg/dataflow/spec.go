@@ -169,7 +169,7 @@ type EncodedValues interface {
 // CombineKernel is the typed half of a lifted Combine.PerKey.
 type CombineKernel interface {
 	// NewLifted returns the shuffle state for one run with the given number of partitions.
-	NewLifted(partitions int, tc TimestampCombiner) LiftedCombine
+	NewLifted(transform string, partitions int, tc TimestampCombiner) LiftedCombine
 }
 
 // LiftedCombine holds the partial accumulators of one lifted combine in a run.

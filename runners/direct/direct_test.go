@@ -286,3 +286,31 @@ func TestResultsIndependentOfParallelismAndLifting(t *testing.T) {
 		}
 	}
 }
+
+type panicky struct{}
+
+func (panicky) CreateAccumulator() int { return 0 }
+func (panicky) AddInput(a, x int) int {
+	if x == 3 {
+		panic("three")
+	}
+	return a + x
+}
+func (panicky) MergeAccumulators(a, b int) int { return a + b }
+func (panicky) ExtractOutput(a int) int        { return a }
+
+func TestCombineFnPanicNamesTransform(t *testing.T) {
+	for _, lifting := range []bool{true, false} {
+		t.Run(fmt.Sprint("lifted=", lifting), func(t *testing.T) {
+			p := df.NewPipeline()
+			s := p.Root()
+			in := tf.Create(s, "In", df.KV[string, int]{Key: "a", Value: 1}, df.KV[string, int]{Key: "a", Value: 3})
+			out := df.CombinePerKey(s, "Sum", df.CombineFn[int, int, int](panicky{}), in)
+			df.Write(s, "Out", df.Sink[df.KV[string, int]](&collect[df.KV[string, int]]{}), out)
+			err := run(t, direct.Options{DisableCombinerLifting: !lifting}, p)
+			if err == nil || !strings.Contains(err.Error(), `"Sum`) || !strings.Contains(err.Error(), "three") {
+				t.Fatalf("got %v", err)
+			}
+		})
+	}
+}

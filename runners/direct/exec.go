@@ -65,7 +65,7 @@ func (r *run) execute(ctx context.Context) (err error) {
 			r.reducers[t] = red
 			r.shuffles[t] = shuffle.New(t.Name, r.opts.Partitions, r.opts.SpillDir, &r.budget, ws.Fn.IsMerging())
 		case *df.CombineSpec:
-			r.lifted[t] = spec.Kernel.NewLifted(r.opts.Partitions, t.Inputs[0].Windowing.TimestampCombiner)
+			r.lifted[t] = spec.Kernel.NewLifted(t.Name, r.opts.Partitions, t.Inputs[0].Windowing.TimestampCombiner)
 		case *df.ReshuffleSpec, *df.ParDoSpec:
 			r.stores[t] = t.Inputs[0].Type.NewStore(r.opts.Partitions)
 		}
