@@ -61,5 +61,13 @@ func Execute(ctx context.Context, r Runner, p *Pipeline) (Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return res, res.Wait(ctx)
+	err = res.Wait(ctx)
+	if ctx.Err() != nil {
+		// Return only once the run has stopped and cleaned up (sinks aborted).
+		res.Cancel()
+		if werr := res.Wait(context.WithoutCancel(ctx)); werr != nil {
+			return res, werr
+		}
+	}
+	return res, err
 }

@@ -124,9 +124,31 @@ func (s *Shuffle) compare(a, b *Record) int {
 	return cmp.Compare(a.Window.End, b.Window.End)
 }
 
+// sort orders the partition's records by key and window, keeping arrival
+// order within a group. It sorts indexes (ties broken by index, so the
+// faster unstable sort is stable in effect) rather than moving records.
+func (s *Shuffle) sort(p *partition) {
+	idx := make([]int32, len(p.recs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	recs := p.recs
+	slices.SortFunc(idx, func(a, b int32) int {
+		if c := s.compare(&recs[a], &recs[b]); c != 0 {
+			return c
+		}
+		return int(a - b)
+	})
+	sorted := make([]Record, len(recs))
+	for i, j := range idx {
+		sorted[i] = recs[j]
+	}
+	p.recs = sorted
+}
+
 // spill sorts the partition's records and writes them to a run file. p.mu is held.
 func (s *Shuffle) spill(p *partition) error {
-	slices.SortStableFunc(p.recs, func(a, b Record) int { return s.compare(&a, &b) })
+	s.sort(p)
 	f, err := os.CreateTemp(s.dir, "sluice-shuffle-*.run")
 	if err != nil {
 		return fmt.Errorf("shuffle %s: spill: %w", s.name, err)
@@ -177,7 +199,7 @@ func (s *Shuffle) Groups(part int, fn func(g *Group) error) error {
 	p := s.parts[part]
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	slices.SortStableFunc(p.recs, func(a, b Record) int { return s.compare(&a, &b) })
+	s.sort(p)
 	// Sources, oldest first: the spill runs, then the records still in memory.
 	srcs := make([]*source, 0, len(p.runs)+1)
 	defer func() {
