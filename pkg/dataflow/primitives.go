@@ -365,7 +365,8 @@ func Write[T any](s Scope, name string, sink Sink[T], in PCollection[T]) {
 
 // CombineFn combines values into an accumulator and extracts a result, as
 // Beam's CombineFn: AddInput and MergeAccumulators may modify and return their
-// first argument.
+// first argument. ExtractOutput must not modify its accumulator, which may be
+// used again afterwards (accumulating panes).
 type CombineFn[I, A, O any] interface {
 	CreateAccumulator() A
 	AddInput(acc A, in I) A
