@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"sync"
+	"sync/atomic"
 )
 
 // ElemType is the runner's handle on the element type of a collection: the
@@ -20,6 +21,9 @@ type ElemType interface {
 	Discard() any
 	// NewStore returns an in-memory buffer of elements in the given number of partitions.
 	NewStore(partitions int) Store
+	// Counted returns a Consumer[T] that adds the size of each batch to n
+	// and passes it on to out.
+	Counted(out any, n *atomic.Int64) any
 }
 
 // Store is an in-memory, partitioned buffer of elements of one type.
@@ -65,6 +69,14 @@ func (elemType[T]) Fanout(outs []any) any {
 }
 
 func (elemType[T]) Discard() any { return discard[T]{} }
+
+func (elemType[T]) Counted(out any, n *atomic.Int64) any {
+	c := out.(Consumer[T])
+	return ConsumerFunc[T](func(b []Elem[T]) error {
+		n.Add(int64(len(b)))
+		return c.Consume(b)
+	})
+}
 
 func (elemType[T]) NewStore(partitions int) Store {
 	s := &store[T]{parts: make([]storePart[T], partitions)}

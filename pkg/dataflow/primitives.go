@@ -49,6 +49,20 @@ func (a anySource[T]) ReadAll(ctx context.Context, out any) error {
 
 func (a anySource[T]) String() string { return fmt.Sprintf("%v", a.src) }
 
+func (a anySource[T]) EstimatedBytes() int64 {
+	if s, ok := a.src.(SizedSource); ok {
+		return s.EstimatedBytes()
+	}
+	return -1
+}
+
+// SizedSource is a source that knows its size, for progress reports. A
+// BoundedSource (and each of its splits) may implement it.
+type SizedSource interface {
+	// EstimatedBytes returns the bytes the source will read, or -1 if unknown.
+	EstimatedBytes() int64
+}
+
 // Read returns the elements of a bounded source.
 func Read[T any](s Scope, name string, src BoundedSource[T]) PCollection[T] {
 	if src == nil {

@@ -190,6 +190,8 @@ type AnySource interface {
 	Split(ctx context.Context, desired int) ([]AnySource, error)
 	// ReadAll reads the whole source into out, a Consumer[T], in batches.
 	ReadAll(ctx context.Context, out any) error
+	// EstimatedBytes is the size of the source in bytes, or -1 if unknown.
+	EstimatedBytes() int64
 	String() string
 }
 

@@ -314,3 +314,75 @@ func TestCombineFnPanicNamesTransform(t *testing.T) {
 		})
 	}
 }
+
+func TestProgressAndSummary(t *testing.T) {
+	p := df.NewPipeline()
+	s := p.Root()
+	slow := tf.Map(s, "Slow", func(i int64) int64 {
+		if i%1000 == 0 {
+			time.Sleep(2 * time.Millisecond)
+		}
+		return i % 10
+	}, tf.Sequence(s, "Seq", 0, 100_000))
+	counts := tf.CountPerElement(s, "Count", slow)
+	df.Write(s, "Out", df.Sink[df.KV[int64, int64]](&collect[df.KV[int64, int64]]{}), counts)
+	var out syncBuffer
+	res, err := df.Execute(context.Background(), direct.New(direct.Options{Progress: direct.ProgressPlain, ProgressOut: &out, ProgressInterval: 20 * time.Millisecond}), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	if !strings.Contains(text, "sluice: stage 1/") || !strings.Contains(text, "rows read") {
+		t.Errorf("no progress lines in:\n%s", text)
+	}
+	if !strings.Contains(text, "run finished") {
+		t.Errorf("no summary in:\n%s", text)
+	}
+	sum, ok := direct.SummaryOf(res)
+	if !ok {
+		t.Fatal("no summary")
+	}
+	byName := map[string]direct.TransformCount{}
+	for _, tc := range sum.Transforms {
+		byName[tc.Name] = tc
+	}
+	if got := byName["Slow"]; got.In != 100_000 || got.Out != 100_000 {
+		t.Errorf("Slow counts %+v", got)
+	}
+	found := false
+	for name, tc := range byName {
+		found = found || (strings.HasPrefix(name, "Count/") && tc.Out == 10)
+	}
+	if !found {
+		t.Errorf("no transform of Count wrote the 10 counts: %+v", sum.Transforms)
+	}
+}
+
+func TestQuietByDefaultForShortRuns(t *testing.T) {
+	p := df.NewPipeline()
+	tf.Create(p.Root(), "In", 1, 2, 3)
+	var out syncBuffer
+	if _, err := df.Execute(context.Background(), direct.New(direct.Options{ProgressOut: &out}), p); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "" {
+		t.Fatalf("a short run printed:\n%s", out.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}

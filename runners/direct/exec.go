@@ -30,6 +30,8 @@ type run struct {
 	stores   map[*df.Transform]df.Store         // Reshuffle, and main inputs of ParDos with side inputs
 	sides    map[*df.SideInputSpec]df.SideInputData
 	sinks    map[*df.Transform]*sinkState
+	track    *tracker
+	summary  Summary
 }
 
 type sinkState struct {
@@ -48,6 +50,7 @@ func newRun(pl *plan, opts Options, metrics *df.MetricsRegistry) *run {
 		stores:   map[*df.Transform]df.Store{},
 		sides:    map[*df.SideInputSpec]df.SideInputData{},
 		sinks:    map[*df.Transform]*sinkState{},
+		track:    newTracker(pl),
 	}
 }
 
@@ -82,12 +85,23 @@ func (r *run) execute(ctx context.Context) (err error) {
 			r.sides[s] = s.NewData()
 		}
 	}
+	rep := startReporter(r.track, r.opts)
 	defer func() {
 		for _, sh := range r.shuffles {
 			sh.Close()
 		}
+		printed := rep.finish()
+		var spilled int64
+		for _, sh := range r.shuffles {
+			spilled += sh.SpilledBytes()
+		}
+		r.summary = r.track.summary(r.pl, spilled)
+		if r.opts.Progress != ProgressOff && (printed || !r.opts.autoProgress) {
+			fmt.Fprint(r.opts.ProgressOut, r.summary.String())
+		}
 	}()
-	for _, st := range r.pl.stages {
+	for i, st := range r.pl.stages {
+		r.track.stage.Store(int64(i))
 		if err := r.runStage(ctx, st); err != nil {
 			return errors.Join(err, r.abortSinks(context.WithoutCancel(ctx)))
 		}
@@ -135,7 +149,10 @@ func (r *run) workItems(ctx context.Context, st *stage) ([]workItem, error) {
 			return nil, &df.TransformError{Transform: t.Name, Err: fmt.Errorf("split source: %w", err)}
 		}
 		items := make([]workItem, len(splits))
+		var total int64
 		for i, src := range splits {
+			size := src.EstimatedBytes()
+			total += max(size, 0)
 			items[i] = func(ctx context.Context, inst *instance) error {
 				if err := src.ReadAll(ctx, inst.consumerFor(t.Outputs[0])); err != nil {
 					var ee *df.ElementError
@@ -144,9 +161,15 @@ func (r *run) workItems(ctx context.Context, st *stage) ([]workItem, error) {
 					}
 					return &df.TransformError{Transform: t.Name, Err: fmt.Errorf("read %v: %w", src, err)}
 				}
+				r.track.sourceSplits.Add(1)
+				if size > 0 {
+					r.track.bytesDone.Add(size)
+					r.track.sourceBytes.Add(size)
+				}
 				return nil
 			}
 		}
+		r.track.bytesTotal.Store(total)
 		return items, nil
 	case *df.GroupByKeySpec:
 		for p := range parts {
@@ -183,10 +206,12 @@ func (r *run) workItems(ctx context.Context, st *stage) ([]workItem, error) {
 }
 
 func (r *run) runStage(ctx context.Context, st *stage) error {
+	r.track.startStage(int(r.track.stage.Load()), st, 0, 0)
 	items, err := r.workItems(ctx, st)
 	if err != nil {
 		return err
 	}
+	r.track.splitsTotal.Store(int64(len(items)))
 	workers := min(r.opts.Parallelism, len(items))
 	g, gctx := errgroup.WithContext(ctx)
 	var next atomic.Int64
@@ -219,6 +244,7 @@ func (r *run) runStage(ctx context.Context, st *stage) error {
 				if err := inst.bundle(gctx, items[i]); err != nil {
 					return err
 				}
+				r.track.splitsDone.Add(1)
 			}
 			return inst.finish(gctx)
 		})
@@ -409,6 +435,9 @@ func (inst *instance) consumerFor(c *df.Collection) any {
 		v = c.Type.Discard()
 	} else {
 		v = c.Type.Fanout(outs)
+	}
+	if n := r.track.counts[c]; n != nil {
+		v = c.Type.Counted(v, n)
 	}
 	inst.memo[c] = v
 	return v

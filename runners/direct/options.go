@@ -3,8 +3,10 @@ package direct
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
+	"time"
 )
 
 // Options configure the direct runner. The zero value is ready to use.
@@ -25,6 +27,17 @@ type Options struct {
 	// MaxCombineEntries bounds each worker's table of partial accumulators per
 	// Combine before it flushes into the exchange (default 1<<20).
 	MaxCombineEntries int
+
+	autoProgress bool // Progress was ProgressAuto: print the summary only if progress was shown
+
+	// Progress says how the run reports progress (default ProgressAuto: a bar
+	// on a terminal, plain lines otherwise, once the run lasts an interval).
+	Progress ProgressMode
+	// ProgressOut receives progress and the final summary (default os.Stderr).
+	ProgressOut io.Writer
+	// ProgressInterval is the time between reports (default 500ms for the
+	// bar, 5s for plain lines).
+	ProgressInterval time.Duration
 }
 
 // DefaultMemoryBudget is the default of Options.MemoryBudget.
@@ -41,6 +54,12 @@ func (o Options) Validate() error {
 	}
 	if o.MemoryBudget < 0 {
 		errs = append(errs, fmt.Errorf("direct: MemoryBudget %d is negative", o.MemoryBudget))
+	}
+	if o.ProgressInterval < 0 {
+		errs = append(errs, fmt.Errorf("direct: ProgressInterval %v is negative", o.ProgressInterval))
+	}
+	if o.Progress > ProgressBar {
+		errs = append(errs, fmt.Errorf("direct: unknown Progress mode %d", o.Progress))
 	}
 	if o.MaxCombineEntries < 0 {
 		errs = append(errs, fmt.Errorf("direct: MaxCombineEntries %d is negative", o.MaxCombineEntries))
@@ -68,6 +87,22 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxCombineEntries == 0 {
 		o.MaxCombineEntries = 1 << 20
+	}
+	if o.ProgressOut == nil {
+		o.ProgressOut = os.Stderr
+	}
+	if o.Progress == ProgressAuto {
+		o.Progress = ProgressPlain
+		if isTerminal(o.ProgressOut) {
+			o.Progress = ProgressBar
+		}
+		o.autoProgress = true
+	}
+	if o.ProgressInterval == 0 {
+		o.ProgressInterval = 5 * time.Second
+		if o.Progress == ProgressBar {
+			o.ProgressInterval = 500 * time.Millisecond
+		}
 	}
 	return o
 }

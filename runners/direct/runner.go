@@ -42,6 +42,7 @@ func (r *Runner) Run(ctx context.Context, p *df.Pipeline, ro df.RunOptions) (df.
 	go func() {
 		err := rn.execute(ctx)
 		cancel(nil)
+		res.summary = rn.summary
 		res.finish(ctx, err)
 	}()
 	return res, nil
@@ -63,6 +64,7 @@ type result struct {
 	done    chan struct{}
 	metrics df.MetricsRegistry
 	state   atomic.Uint32
+	summary Summary // set before done is closed
 	mu      sync.Mutex
 	err     error
 }
