@@ -66,11 +66,12 @@ type WindowedEmitter[O any] interface {
 // pane, and gives access to side inputs, extra outputs and metrics. It is only
 // valid during the call it is passed to.
 type Context struct {
-	ctx  context.Context
-	time EventTime
-	win  Window
-	pane PaneInfo
-	op   *opState
+	ctx   context.Context
+	time  EventTime
+	win   Window
+	pane  PaneInfo
+	op    *opState
+	state StateBackend // the current key's state, in a StatefulParDo
 }
 
 // Context returns the context.Context of the run (cancelled when the run stops).
@@ -102,7 +103,7 @@ func (c *Context) metrics() *MetricsContainer {
 
 // fail records an error that fails the element after the DoFn returns.
 func (c *Context) fail(err error) {
-	if c.op != nil && c.op.err == nil {
+	if err != nil && c.op != nil && c.op.err == nil {
 		c.op.err = err
 	}
 }
@@ -117,6 +118,22 @@ type opState struct {
 	sides     []SideInputData
 	sideViews []sideCache
 	err       error // first error raised through the Context during an element
+	lateness  EventTime
+}
+
+// expiry is when the state of window w expires: its end plus allowed lateness.
+func (s *opState) expiry(w Window) EventTime {
+	if w.MaxTimestamp() >= EndOfGlobalWindow {
+		return w.MaxTimestamp()
+	}
+	return w.MaxTimestamp() + s.lateness
+}
+
+func (c *Context) opSkew() EventTime {
+	if c.op == nil {
+		return 0
+	}
+	return c.op.skew
 }
 
 type sideCache struct {
@@ -259,6 +276,12 @@ func WithAllowedSkew(d time.Duration) ParDoOption {
 
 // ParDo applies fn to every element of in and returns its main output.
 func ParDo[I, O any](s Scope, name string, fn DoFn[I, O], in PCollection[I], opts ...ParDoOption) PCollection[O] {
+	return parDo(s, name, fn, in, opts, nil, nil)
+}
+
+// parDo builds a ParDo; decorate adjusts the spec, wrap the op of each instance.
+func parDo[I, O any](s Scope, name string, fn DoFn[I, O], in PCollection[I], opts []ParDoOption,
+	decorate func(*ParDoSpec), wrap func(OpEnv, *parDoOp[I, O]) (Op, error)) PCollection[O] {
 	var cfg parDoConfig
 	for _, o := range opts {
 		o(&cfg)
@@ -303,8 +326,15 @@ func ParDo[I, O any](s Scope, name string, fn DoFn[I, O], in PCollection[I], opt
 		spec.OutputNames = append(spec.OutputNames, o.outputName())
 	}
 	outputs := cfg.outputs
+	if decorate != nil {
+		decorate(spec)
+	}
 	spec.newOp = func(env OpEnv) (Op, error) {
-		return newParDoOp(spec, fn, outputs, env)
+		op, err := newParDoOp(spec, fn, outputs, env)
+		if err != nil || wrap == nil {
+			return op, err
+		}
+		return wrap(env, op)
 	}
 	s.publish(t)
 	return main

@@ -57,6 +57,8 @@ type ParDoSpec struct {
 	Fn          any // the user's DoFn value, for display and the Beam bridge
 	Sides       []*SideInputSpec
 	OutputNames []string // output i is Outputs[i]; output 0 is the main output
+	// Stateful is set for a StatefulParDo: its input is partitioned by key.
+	Stateful *StatefulSpec
 	// AllowedSkew is how far before the input's timestamp an output may be stamped.
 	AllowedSkew time.Duration
 	newOp       func(env OpEnv) (Op, error)

@@ -196,6 +196,9 @@ func (r *run) workItems(ctx context.Context, st *stage) ([]workItem, error) {
 	case *df.ParDoSpec:
 		for p := range parts {
 			parts[p] = func(ctx context.Context, inst *instance) error {
+				if spec.Stateful != nil {
+					return r.statefulPartition(ctx, t, spec.Stateful, p, inst.op(t).(df.StatefulOp))
+				}
 				return r.stores[t].Replay(ctx, p, inst.op(t).Input())
 			}
 		}
@@ -406,7 +409,9 @@ func (inst *instance) consumerFor(c *df.Collection) any {
 		case *df.ReshuffleSpec:
 			outs = append(outs, r.stores[t].Spreader(inst.worker))
 		case *df.ParDoSpec:
-			if len(spec.Sides) > 0 {
+			if spec.Stateful != nil {
+				outs = append(outs, spec.Stateful.Kernel.NewRouter(r.stores[t]))
+			} else if len(spec.Sides) > 0 {
 				outs = append(outs, r.stores[t].Spreader(inst.worker))
 			} else {
 				outs = append(outs, inst.op(t).Input())

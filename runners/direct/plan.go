@@ -43,7 +43,7 @@ func (pl *plan) isExchange(t *df.Transform) bool {
 	case *df.CombineSpec:
 		return pl.lifted[t]
 	case *df.ParDoSpec:
-		return len(spec.Sides) > 0
+		return len(spec.Sides) > 0 || spec.Stateful != nil
 	}
 	return false
 }
