@@ -1,8 +1,10 @@
 package direct
 
 import (
+	"cmp"
 	"context"
 	"iter"
+	"slices"
 
 	df "github.com/sluicedata/sluice/pkg/dataflow"
 	"github.com/sluicedata/sluice/runners/internal/shuffle"
@@ -29,7 +31,11 @@ func (r *run) groupPartition(ctx context.Context, t *df.Transform, part int, sin
 		if !merging {
 			return r.firePanes(g.Key, g.Window, g.Records, ws, red, once, sink)
 		}
-		// Sessions: merge the windows of the key's elements, then run each merged window.
+		if !once {
+			return r.fireMergingPanes(g.Key, g.Records, red, sink)
+		}
+		// Sessions under a trigger that fires once: merge the windows of the
+		// key's elements, then fire each merged window.
 		wins := make([]df.Window, len(g.Records))
 		for i := range g.Records {
 			wins[i] = g.Records[i].Window
@@ -109,4 +115,93 @@ func (v values) All() iter.Seq[[]byte] {
 			}
 		}
 	}
+}
+
+// seqRecord is an element with its arrival position within its key.
+type seqRecord struct {
+	rec shuffle.Record
+	seq int
+}
+
+// activeWindow is a session window of one key while its elements arrive.
+type activeWindow struct {
+	st   trigger.WindowState
+	recs []seqRecord // accepted, in the reducer's numbering
+}
+
+// fireMergingPanes runs a key's elements through merging (session) windows
+// one at a time, as Beam's ReduceFnRunner does: each element's window merges
+// with the active windows it overlaps into a new window, whose trigger state
+// is the merge of theirs, and then the element is added to it. Panes fire in
+// the window as it is at that moment.
+func (r *run) fireMergingPanes(key []byte, recs []shuffle.Record, red *trigger.Reducer, sink df.GroupSink) error {
+	var active []*activeWindow
+	emit := func(a *activeWindow, panes []trigger.Pane) error {
+		for _, p := range panes {
+			vals := make(values, 0, p.To-p.From)
+			for _, sr := range a.recs[p.From:p.To] {
+				vals = append(vals, sr.rec.Value)
+			}
+			if err := sink.Emit(key, vals, p.Timestamp, a.st.Window(), p.Info); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for seq, rec := range recs {
+		w := rec.Window
+		var merging []*activeWindow
+		for changed := true; changed; {
+			changed = false
+			rest := active[:0]
+			for _, a := range active {
+				if a.st.Window().Intersects(w) {
+					w = w.Span(a.st.Window())
+					merging = append(merging, a)
+					changed = true
+				} else {
+					rest = append(rest, a)
+				}
+			}
+			active = rest
+		}
+		var a *activeWindow
+		switch len(merging) {
+		case 0:
+			a = &activeWindow{st: red.NewState(w)}
+		case 1:
+			if merging[0].st.Window() == w {
+				a = merging[0]
+				break
+			}
+			fallthrough
+		default:
+			states := make([]*trigger.WindowState, len(merging))
+			var emitted, pending []seqRecord
+			for i, m := range merging {
+				states[i] = &m.st
+				emitted = append(emitted, m.recs[:m.st.PaneStart()]...)
+				pending = append(pending, m.recs[m.st.PaneStart():]...)
+			}
+			bySeq := func(x, y seqRecord) int { return x.seq - y.seq }
+			slices.SortFunc(emitted, bySeq)
+			slices.SortFunc(pending, bySeq)
+			a = &activeWindow{st: red.Merge(w, states...), recs: append(emitted, pending...)}
+		}
+		active = append(active, a)
+		ok, panes := red.OnElement(&a.st, rec.Time, df.MinTime, r.now)
+		if ok {
+			a.recs = append(a.recs, seqRecord{rec, seq})
+		}
+		if err := emit(a, panes); err != nil {
+			return err
+		}
+	}
+	slices.SortFunc(active, func(x, y *activeWindow) int { return cmp.Compare(x.st.Window().Start, y.st.Window().Start) })
+	for _, a := range active {
+		if err := emit(a, red.OnWatermark(&a.st, df.MaxTime, r.now)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
