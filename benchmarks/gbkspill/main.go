@@ -6,7 +6,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
@@ -52,33 +51,18 @@ func main() {
 
 	start := time.Now()
 	r := direct.New(direct.Options{MemoryBudget: *budgetMB << 20})
-	if _, err := df.Execute(context.Background(), r, p); err != nil {
+	res, err := df.Execute(context.Background(), r, p)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "gbkspill:", err)
 		os.Exit(1)
 	}
+	sum, _ := direct.SummaryOf(res)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	fmt.Printf("values=%d value_bytes=%d groups=%d budget_mb=%d peak_rss_mb=%d heap_sys_mb=%d seconds=%.1f\n",
-		values.Load(), bytes.Load(), groups.Load(), *budgetMB, peakRSS()>>20, ms.HeapSys>>20, time.Since(start).Seconds())
+	fmt.Printf("values=%d value_bytes=%d groups=%d budget_mb=%d spilled_mb=%d peak_rss_mb=%d heap_sys_mb=%d seconds=%.1f\n",
+		values.Load(), bytes.Load(), groups.Load(), *budgetMB, sum.SpilledBytes>>20, sum.PeakRSS>>20, ms.HeapSys>>20, time.Since(start).Seconds())
 	if values.Load() != n {
 		fmt.Fprintf(os.Stderr, "gbkspill: grouped %d values, want %d\n", values.Load(), n)
 		os.Exit(1)
 	}
-}
-
-// peakRSS reads the process's peak resident set size (Linux).
-func peakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var kb int64
-		if _, err := fmt.Sscanf(sc.Text(), "VmHWM: %d kB", &kb); err == nil {
-			return kb << 10
-		}
-	}
-	return -1
 }
