@@ -95,6 +95,7 @@ type tracker struct {
 	stages int
 
 	stage        atomic.Int64 // index of the running stage
+	stageStart   atomic.Int64 // when it started, Unix nanoseconds
 	stageName    atomic.Value // string
 	splitsTotal  atomic.Int64
 	splitsDone   atomic.Int64
@@ -122,6 +123,7 @@ func newTracker(pl *plan) *tracker {
 
 func (t *tracker) startStage(i int, st *stage, items int, bytes int64) {
 	t.stage.Store(int64(i))
+	t.stageStart.Store(time.Now().UnixNano())
 	t.stageName.Store(st.root.Name)
 	t.splitsTotal.Store(int64(items))
 	t.splitsDone.Store(0)
@@ -160,7 +162,7 @@ func (t *tracker) line(bar bool) string {
 		fmt.Fprintf(&b, ", %s of %s (%s/s)", bytesString(bdone), bytesString(btotal), bytesString(int64(float64(t.sourceBytes.Load())/el.Seconds())))
 	}
 	if frac > 0 && frac < 1 {
-		stageEl := el // a rough ETA for the running stage
+		stageEl := time.Since(time.Unix(0, t.stageStart.Load()))
 		eta := time.Duration(float64(stageEl) * (1 - frac) / frac)
 		fmt.Fprintf(&b, ", stage ETA %v", eta.Round(time.Second))
 	}
