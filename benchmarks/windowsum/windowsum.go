@@ -25,6 +25,7 @@ func main() {
 	runner := flag.String("runner", "direct", "runner: direct")
 	events := flag.Int64("events", 4_000_000, "number of events")
 	parallelism := flag.Int("parallelism", 0, "workers (default GOMAXPROCS)")
+	baseline := flag.Bool("baseline", false, "also run the hand-written single-goroutine loop (the COST baseline) and print its line")
 	flag.Parse()
 	var r df.Runner
 	switch *runner {
@@ -41,6 +42,26 @@ func main() {
 	}
 	fmt.Printf("runner=%s events=%d groups=%d total=%d seconds=%.3f events_per_sec=%.0f\n",
 		*runner, *events, res.groups, res.total, res.seconds, float64(*events)/res.seconds)
+	if *baseline {
+		start := time.Now()
+		g, t := handLoop(*events)
+		sec := time.Since(start).Seconds()
+		fmt.Printf("runner=handloop events=%d groups=%d total=%d seconds=%.3f events_per_sec=%.0f\n", *events, g, t, sec, float64(*events)/sec)
+	}
+}
+
+// handLoop is the COST baseline: the same computation as one single-goroutine
+// loop over a Go map (as ../shared/anchors/handloop does).
+func handLoop(n int64) (groups, total int64) {
+	type key struct{ win, k int64 }
+	sums := map[key]int64{}
+	for i := range n {
+		sums[key{i / 10000, (i * 7919) % 1000}] += i%997 + 1
+	}
+	for _, v := range sums {
+		total += v
+	}
+	return int64(len(sums)), total
 }
 
 type outcome struct {

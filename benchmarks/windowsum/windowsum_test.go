@@ -8,20 +8,6 @@ import (
 	"github.com/sluicedata/sluice/runners/direct"
 )
 
-// handLoop is the COST baseline: the same computation as one single-goroutine
-// loop over a Go map (as ../shared/anchors/handloop does).
-func handLoop(n int64) (groups, total int64) {
-	type key struct{ win, k int64 }
-	sums := map[key]int64{}
-	for i := range n {
-		sums[key{i / 10000, (i * 7919) % 1000}] += i%997 + 1
-	}
-	for _, v := range sums {
-		total += v
-	}
-	return int64(len(sums)), total
-}
-
 func TestWindowsumMatchesHandLoop(t *testing.T) {
 	for _, n := range []int64{0, 1, 1023, 1024, 1025, 100_000} {
 		for _, par := range []int{1, 3} {
