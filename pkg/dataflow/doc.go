@@ -63,9 +63,16 @@
 // Metrics are updated through the element's Context and read from a run's
 // Result while it runs.
 //
+// # State and timers
+//
+// A StatefulParDo keeps user state (value, bag, combining, map, set) and
+// timers (event time, processing time, with output timestamps) per key and
+// window, declared as fields of its DoFn. Runners provide them through the
+// narrow StateBackend interface (bytes per window, state id and sub-key for
+// the current key), so the execution core holds no storage engine.
+//
 // # Not yet here
 //
-// User state and timers (value, bag, combining, map, set state, event- and
-// processing-time timers) and unbounded sources arrive with the streaming
-// runner; see state.go.
+// Unbounded sources, watermark estimation and TestStream arrive with the
+// streaming runner.
 package dataflow
