@@ -49,7 +49,7 @@ func Cases() []Case {
 		parDoCases(), sideInputCases(), timestampCases(),
 		groupByKeyCases(), coGroupCases(), flattenCases(), reshuffleCases(),
 		combineCases(), windowCases(), timestampCombinerCases(), triggerCases(),
-		failureCases(), metricsCases(),
+		failureCases(), metricsCases(), stateCases(),
 	} {
 		cs = append(cs, group...)
 	}
