@@ -170,11 +170,11 @@ func (r *run) fireMergingPanes(key []byte, recs []shuffle.Record, red *trigger.R
 		case 0:
 			a = &activeWindow{st: red.NewState(w)}
 		case 1:
-			if merging[0].st.Window() == w {
-				a = merging[0]
-				break
+			// The window grows: its elements are already numbered in order.
+			a = merging[0]
+			if a.st.Window() != w {
+				a.st = red.Merge(w, &a.st)
 			}
-			fallthrough
 		default:
 			states := make([]*trigger.WindowState, len(merging))
 			var emitted, pending []seqRecord

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestUnavailableRunnersFailBeforeRunning(t *testing.T) {
+	for runners, want := range map[string]string{
+		"streaming":        "runner streaming is not available yet (issue 4)",
+		"direct,prism":     "runner prism is not available yet (issue 5)",
+		"direct,flink":     `unknown runner "flink"`,
+		"":                 "no runner given",
+		"streaming,prism ": "runner prism is not available yet (issue 5)",
+	} {
+		var out bytes.Buffer
+		dir := t.TempDir()
+		err := run(context.Background(), options{runners: runners, queries: "all", events: 1000, source: "generate", repeat: 1, rate: 10_000, out: dir}, &out, &out)
+		var usage usageError
+		if !errors.As(err, &usage) || !strings.Contains(err.Error(), want) {
+			t.Errorf("-runners=%q: %v, want a usage error containing %q", runners, err, want)
+		}
+		if out.Len() != 0 {
+			t.Errorf("-runners=%q printed %q before failing", runners, out.String())
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("-runners=%q wrote %d files", runners, len(entries))
+		}
+	}
+}
+
+func TestBadFlags(t *testing.T) {
+	for _, o := range []options{
+		{runners: "direct", queries: "q10", events: 10, source: "generate", repeat: 1, rate: 10_000},
+		{runners: "direct", queries: "all", events: -1, source: "generate", repeat: 1, rate: 10_000},
+		{runners: "direct", queries: "all", events: 10, source: "parquet", repeat: 1, rate: 10_000},
+		{runners: "direct", queries: "all", events: 10, source: "generate", repeat: 0, rate: 10_000},
+		{runners: "direct", queries: "all", events: 10, source: "generate", repeat: 1, rate: 0},
+	} {
+		var out bytes.Buffer
+		err := run(context.Background(), o, &out, &out)
+		var usage usageError
+		if !errors.As(err, &usage) {
+			t.Errorf("%+v: %v, want a usage error", o, err)
+		}
+	}
+}
+
+// TestCommand runs every query on the direct runner at a small size, in
+// both source modes, and checks the table, the CSV and the PNG.
+func TestCommand(t *testing.T) {
+	for _, source := range []string{"generate", "memory"} {
+		t.Run(source, func(t *testing.T) {
+			dir := t.TempDir()
+			var stdout, stderr bytes.Buffer
+			o := options{runners: "direct", queries: "all", events: 5000, source: source, parallelism: 2, repeat: 1, rate: 1000, out: dir}
+			if err := run(context.Background(), o, &stdout, &stderr); err != nil {
+				t.Fatalf("%v\n%s", err, stderr.String())
+			}
+			table := stdout.String()
+			for _, want := range []string{"q0", "q12", "baseline ev/s", "direct ev/s", "vs baseline", "winning bids"} {
+				if !strings.Contains(table, want) {
+					t.Errorf("table lacks %q:\n%s", want, table)
+				}
+			}
+			if strings.Contains(table, "NO") {
+				t.Errorf("a runner disagrees:\n%s", table)
+			}
+			f, err := os.Open(filepath.Join(dir, "nexmark.csv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			rows, err := csv.NewReader(f).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 1+12*2 {
+				t.Fatalf("CSV has %d rows, want a header and 24", len(rows))
+			}
+			for _, r := range rows[1:] {
+				if r[9] != "true" {
+					t.Errorf("CSV row %v: does not agree", r)
+				}
+			}
+			img, err := os.Open(filepath.Join(dir, "nexmark.png"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer img.Close()
+			if _, err := png.Decode(img); err != nil {
+				t.Errorf("nexmark.png: %v", err)
+			}
+		})
+	}
+}
+
+func TestOutputPaths(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	csvPath := filepath.Join(dir, "sub.csv")
+	o := options{runners: "direct", queries: "q1,q2", events: 1000, source: "generate", repeat: 2, rate: 10_000, out: dir, csv: csvPath, png: "-"}
+	if err := run(context.Background(), o, &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(csvPath); err != nil {
+		t.Error(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nexmark.png")); !os.IsNotExist(err) {
+		t.Errorf("-png=- wrote a PNG (%v)", err)
+	}
+}
