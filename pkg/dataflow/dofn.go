@@ -26,6 +26,17 @@ func (f DoFnFunc[I, O]) ProcessElement(c *Context, in I, emit Emitter[O]) error 
 	return f(c, in, emit)
 }
 
+// MapFn is a DoFn that maps each element to exactly one output with the
+// input's timestamp and window. Runners process it batch at a time, with one
+// function call per element.
+type MapFn[I, O any] func(in I) O
+
+// ProcessElement emits f(in).
+func (f MapFn[I, O]) ProcessElement(_ *Context, in I, emit Emitter[O]) error {
+	emit.Emit(f(in))
+	return nil
+}
+
 // Setupper is a DoFn that prepares an instance before its first bundle.
 type Setupper interface {
 	Setup(ctx context.Context) error
@@ -362,7 +373,34 @@ func newParDoOp[I, O any](spec *ParDoSpec, fn DoFn[I, O], extra []AnyOutput, env
 		op.st.outputs = append(op.st.outputs, o.newEmitter(&op.c, env.Outputs[i+1]))
 	}
 	op.input = op.consume
+	if m, ok := any(fn).(MapFn[I, O]); ok {
+		op.input = op.mapBatch(m)
+	}
 	return op, nil
+}
+
+// mapBatch is the batch path of a MapFn: no Context, no Emitter call per element.
+func (op *parDoOp[I, O]) mapBatch(f MapFn[I, O]) ConsumerFunc[I] {
+	return func(batch []Elem[I]) (err error) {
+		var cur *Elem[I]
+		defer func() {
+			if r := recover(); r != nil {
+				ee := &ElementError{Transform: op.st.transform, Panic: true, Stack: string(debug.Stack()), Err: &PanicError{Value: r}}
+				if cur != nil {
+					ee.Value, ee.Time, ee.Window = FormatValue(cur.Value), cur.Time, cur.Window
+				}
+				err = ee
+			}
+		}()
+		e := op.main
+		for i := range batch {
+			cur = &batch[i]
+			e.buf = append(e.buf, Elem[O]{Value: f(cur.Value), Time: cur.Time, Window: cur.Window, Pane: cur.Pane})
+		}
+		cur = nil
+		// Flush here, outside the loop: a downstream failure is not this element's.
+		return e.flush()
+	}
 }
 
 // cloneFn gives each worker its own shallow copy of a struct DoFn.

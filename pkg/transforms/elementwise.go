@@ -14,11 +14,7 @@ func Map[I, O any](s dataflow.Scope, name string, fn func(I) O, in dataflow.PCol
 		s.Errorf(name, "nil map function")
 		return dataflow.PCollection[O]{}
 	}
-	return dataflow.ParDo(s, name, dataflow.DoFnFunc[I, O](
-		func(_ *dataflow.Context, v I, emit dataflow.Emitter[O]) error {
-			emit.Emit(fn(v))
-			return nil
-		}), in)
+	return dataflow.ParDo(s, name, dataflow.MapFn[I, O](fn), in)
 }
 
 // MapErr is Map with a function that can fail: an error fails the element,
