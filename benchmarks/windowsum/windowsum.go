@@ -6,6 +6,11 @@
 //	runner=direct events=4000000 groups=400000 total=1995982702 seconds=0.21 events_per_sec=19047619
 //
 // Run: go run ./benchmarks/windowsum -runner=direct -events=4000000
+//
+// With -input=GLOB it reads the events from Parquet files instead of
+// generating them: int64 columns ts_ms (the timestamp), key and value, as
+// ../shared/anchors/run.sh N --duckdb and benchmarks/datagen -kind=windowsum
+// write them. The line is the same; events is the number of rows read.
 package main
 
 import (
@@ -16,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluicedata/sluice/io/parquetio"
 	df "github.com/sluicedata/sluice/pkg/dataflow"
 	tf "github.com/sluicedata/sluice/pkg/transforms"
 	"github.com/sluicedata/sluice/runners/direct"
@@ -26,6 +32,7 @@ func main() {
 	events := flag.Int64("events", 4_000_000, "number of events")
 	parallelism := flag.Int("parallelism", 0, "workers (default GOMAXPROCS)")
 	baseline := flag.Bool("baseline", false, "also run the hand-written single-goroutine loop (the COST baseline) and print its line")
+	input := flag.String("input", "", "read the events from these Parquet files (a glob, file or directory) instead of generating them")
 	flag.Parse()
 	var r df.Runner
 	switch *runner {
@@ -35,18 +42,27 @@ func main() {
 		fmt.Fprintf(os.Stderr, "windowsum: runner %q is not available (runners: direct)\n", *runner)
 		os.Exit(2)
 	}
-	res, err := run(context.Background(), r, *events)
+	var (
+		res outcome
+		err error
+	)
+	if *input != "" {
+		res, err = runParquet(context.Background(), r, *input)
+	} else {
+		res, err = run(context.Background(), r, *events)
+		res.events = *events
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "windowsum:", err)
 		os.Exit(1)
 	}
 	fmt.Printf("runner=%s events=%d groups=%d total=%d seconds=%.3f events_per_sec=%.0f\n",
-		*runner, *events, res.groups, res.total, res.seconds, float64(*events)/res.seconds)
+		*runner, res.events, res.groups, res.total, res.seconds, float64(res.events)/res.seconds)
 	if *baseline {
 		start := time.Now()
-		g, t := handLoop(*events)
+		g, t := handLoop(res.events) // generated in memory, also with -input
 		sec := time.Since(start).Seconds()
-		fmt.Printf("runner=handloop events=%d groups=%d total=%d seconds=%.3f events_per_sec=%.0f\n", *events, g, t, sec, float64(*events)/sec)
+		fmt.Printf("runner=handloop events=%d groups=%d total=%d seconds=%.3f events_per_sec=%.0f\n", res.events, g, t, sec, float64(res.events)/sec)
 	}
 }
 
@@ -65,8 +81,8 @@ func handLoop(n int64) (groups, total int64) {
 }
 
 type outcome struct {
-	groups, total int64
-	seconds       float64
+	events, groups, total int64
+	seconds               float64
 }
 
 // build makes the windowsum pipeline; its results arrive in sink.
@@ -83,6 +99,39 @@ func build(n int64, sink *countSink) *df.Pipeline {
 	sums := tf.SumPerKey(s, "SumPerKey", windowed)
 	df.Write(s, "Count", df.Sink[df.KV[int64, int64]](sink), sums)
 	return p
+}
+
+// Event is a row of the Parquet input.
+type Event struct {
+	TS    int64 `parquet:"ts_ms"`
+	Key   int64 `parquet:"key"`
+	Value int64 `parquet:"value"`
+}
+
+// buildParquet makes the windowsum pipeline over the events in the Parquet
+// files of pattern, timestamped by their ts_ms column.
+func buildParquet(pattern string, sink *countSink, stats *parquetio.Stats) *df.Pipeline {
+	p := df.NewPipeline()
+	s := p.Root()
+	events := parquetio.Read[Event](s, "Events", pattern, parquetio.EventTimeColumn("ts_ms"), parquetio.WithStats(stats))
+	kvs := tf.Map(s, "KeyValue", func(e Event) df.KV[int64, int64] {
+		return df.KV[int64, int64]{Key: e.Key, Value: e.Value}
+	}, events)
+	windowed := df.WindowInto(s, "Window", df.Fixed(10*time.Second), kvs)
+	sums := tf.SumPerKey(s, "SumPerKey", windowed)
+	df.Write(s, "Count", df.Sink[df.KV[int64, int64]](sink), sums)
+	return p
+}
+
+func runParquet(ctx context.Context, r df.Runner, pattern string) (outcome, error) {
+	sink := &countSink{}
+	var stats parquetio.Stats
+	p := buildParquet(pattern, sink, &stats)
+	start := time.Now()
+	if _, err := df.Execute(ctx, r, p); err != nil {
+		return outcome{}, err
+	}
+	return outcome{events: stats.Snapshot().RowsEmitted, groups: sink.groups, total: sink.total, seconds: time.Since(start).Seconds()}, nil
 }
 
 func run(ctx context.Context, r df.Runner, n int64) (outcome, error) {
