@@ -1,0 +1,183 @@
+package state
+
+import "github.com/sluicedata/sluice/pkg/dataflow"
+
+// cache is the bounded write-back cache in front of the write batch and
+// Pebble. It holds three sorts of entries:
+//
+//   - clean point entries: a value read (or known absent), which may be
+//     dropped at any time;
+//   - dirty point entries: a value state or trigger state written but not
+//     yet in the batch (doc.go, invariant 7 lists which state is written
+//     back);
+//   - buffers: the values appended to a bag or element buffer since its
+//     last chunk was written.
+//
+// Dirty entries and buffers with pending values are spilled (written to the
+// batch) when evicted, before a range they belong to is iterated, and on
+// Flush, so the batch plus the cache always hold every write.
+//
+// Entries are grouped by scope, the (stage, window) their key belongs to,
+// so that expiring a window drops its entries in O(1) without scanning.
+type cache struct {
+	budget int64 // bytes; 0 disables the cache (everything is written through)
+	used   int64
+	scopes map[scope]map[string]entry
+	// dirty lists the entries that became dirty (or got pending values)
+	// since the last spillAll; some may since have been spilled or dropped.
+	dirty []dirtyRef
+	// spill writes an entry's unwritten state to the batch.
+	spill func(sc scope, k string, e *entry) error
+	err   error // the first spill error (sticky in the Store)
+}
+
+// scope groups cache entries. global marks entries that belong to no window
+// (watermark-hold counts), which are never dropped by ExpireWindows.
+type scope struct {
+	stage  uint32
+	global bool
+	w      dataflow.Window
+}
+
+type dirtyRef struct {
+	sc scope
+	k  string
+}
+
+// entry is a cached point value or a buffer's tail.
+type entry struct {
+	// val is the value of a point entry, or the pending values of a buffer
+	// (each uvarint length-prefixed, as chunks store them).
+	val     []byte
+	pending uint32 // buffers: values in val not yet in the batch
+	present bool   // point entries: a value exists
+	dirty   bool   // point entries: val/present are not yet in the batch
+	buffer  bool
+}
+
+func (e *entry) unwritten() bool { return e.dirty || e.pending > 0 }
+
+// entryOverhead approximates the bytes a map entry costs beyond its key and
+// value (map slot, string and slice headers, the dirty list).
+const entryOverhead = 80
+
+func newCache(budget int64) *cache {
+	return &cache{budget: budget, scopes: map[scope]map[string]entry{}}
+}
+
+func (c *cache) get(sc scope, k []byte) (entry, bool) {
+	e, ok := c.scopes[sc][string(k)]
+	return e, ok
+}
+
+// put stores e under k, taking ownership of e.val. When the cache is off
+// it does nothing: the caller must then have written e through itself.
+func (c *cache) put(sc scope, k []byte, e entry) {
+	if c.budget == 0 {
+		return
+	}
+	m := c.scopes[sc]
+	if m == nil {
+		m = map[string]entry{}
+		c.scopes[sc] = m
+	}
+	old, had := m[string(k)]
+	if had {
+		c.used += int64(cap(e.val)) - int64(cap(old.val))
+		m[string(k)] = e
+		if e.unwritten() && !old.unwritten() {
+			c.dirty = append(c.dirty, dirtyRef{sc, string(k)})
+		}
+	} else {
+		ks := string(k)
+		m[ks] = e
+		c.used += int64(len(ks)) + entryOverhead + int64(cap(e.val))
+		if e.unwritten() {
+			c.dirty = append(c.dirty, dirtyRef{sc, ks})
+		}
+	}
+	if c.used > c.budget {
+		c.evict()
+	}
+}
+
+// spillEntry writes the unwritten state of the entry under k and marks it
+// written.
+func (c *cache) spillEntry(sc scope, k []byte) error {
+	m := c.scopes[sc]
+	e, ok := m[string(k)]
+	if !ok || !e.unwritten() {
+		return nil
+	}
+	before := cap(e.val)
+	if err := c.spill(sc, string(k), &e); err != nil {
+		return err
+	}
+	c.used += int64(cap(e.val) - before)
+	m[string(k)] = e
+	return nil
+}
+
+// spillAll writes every unwritten entry to the batch.
+func (c *cache) spillAll() error {
+	for _, r := range c.dirty {
+		if err := c.spillEntry(r.sc, []byte(r.k)); err != nil {
+			return err
+		}
+	}
+	clear(c.dirty)
+	c.dirty = c.dirty[:0]
+	return nil
+}
+
+// dropScope forgets every entry of sc, unwritten ones included: ExpireWindows
+// calls it for windows whose state is gone. Their dirty-list references
+// find nothing and are skipped.
+func (c *cache) dropScope(sc scope) {
+	for k, e := range c.scopes[sc] {
+		c.used -= int64(len(k)) + entryOverhead + int64(cap(e.val))
+	}
+	delete(c.scopes, sc)
+}
+
+// evict removes entries, spilling unwritten ones, until the cache uses at
+// most 7/8 of its budget. Go's randomized map iteration makes this random
+// eviction, which needs no per-access bookkeeping on the hot path.
+func (c *cache) evict() {
+	target := c.budget - c.budget/8
+	for sc, m := range c.scopes {
+		for k, e := range m {
+			size := int64(len(k)) + entryOverhead + int64(cap(e.val))
+			if e.unwritten() {
+				if err := c.spill(sc, k, &e); err != nil {
+					if c.err == nil {
+						c.err = err
+					}
+					return
+				}
+			}
+			c.used -= size
+			delete(m, k)
+			if c.used <= target {
+				break
+			}
+		}
+		if len(m) == 0 {
+			delete(c.scopes, sc)
+		}
+		if c.used <= target {
+			break
+		}
+	}
+	// Keep the dirty list from outgrowing the cache across evictions.
+	if len(c.dirty) > 1024 && int64(len(c.dirty))*entryOverhead > c.budget {
+		live := c.dirty[:0]
+		for _, r := range c.dirty {
+			if e, ok := c.scopes[r.sc][r.k]; ok && e.unwritten() {
+				live = append(live, r)
+			}
+		}
+		clear(c.dirty[len(live):])
+		c.dirty = live
+	}
+}
