@@ -317,6 +317,9 @@ func (sp *split[T]) Split(context.Context, int) ([]dataflow.BoundedSource[T], er
 // EstimatedBytes is the compressed size of the columns the split decodes.
 func (sp *split[T]) EstimatedBytes() int64 { return sp.bytes }
 
+// SourceFile names the file the split reads, for progress reports.
+func (sp *split[T]) SourceFile() string { return sp.of.path }
+
 func (sp *split[T]) estimate() int64 {
 	md := sp.of.pf.Metadata().RowGroups[sp.rg]
 	var n int64

@@ -63,6 +63,19 @@ type SizedSource interface {
 	EstimatedBytes() int64
 }
 
+// FileSource is a split of a file-based source; progress reports count the
+// files read from the splits that implement it.
+type FileSource interface {
+	SourceFile() string
+}
+
+func (a anySource[T]) SourceFile() string {
+	if f, ok := a.src.(FileSource); ok {
+		return f.SourceFile()
+	}
+	return ""
+}
+
 // Read returns the elements of a bounded source.
 func Read[T any](s Scope, name string, src BoundedSource[T]) PCollection[T] {
 	if src == nil {

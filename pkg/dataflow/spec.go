@@ -194,6 +194,8 @@ type AnySource interface {
 	ReadAll(ctx context.Context, out any) error
 	// EstimatedBytes is the size of the source in bytes, or -1 if unknown.
 	EstimatedBytes() int64
+	// SourceFile is the file a split reads, or "" if none or several.
+	SourceFile() string
 	String() string
 }
 

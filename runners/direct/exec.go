@@ -150,9 +150,17 @@ func (r *run) workItems(ctx context.Context, st *stage) ([]workItem, error) {
 		}
 		items := make([]workItem, len(splits))
 		var total int64
+		files := map[string]int{} // splits left per file
+		for _, src := range splits {
+			if f := src.SourceFile(); f != "" {
+				files[f]++
+			}
+		}
+		r.track.setFiles(len(files))
 		for i, src := range splits {
 			size := src.EstimatedBytes()
 			total += max(size, 0)
+			file := src.SourceFile()
 			items[i] = func(ctx context.Context, inst *instance) error {
 				if err := src.ReadAll(ctx, inst.consumerFor(t.Outputs[0])); err != nil {
 					var ee *df.ElementError
@@ -162,6 +170,9 @@ func (r *run) workItems(ctx context.Context, st *stage) ([]workItem, error) {
 					return &df.TransformError{Transform: t.Name, Err: fmt.Errorf("read %v: %w", src, err)}
 				}
 				r.track.sourceSplits.Add(1)
+				if file != "" {
+					r.track.splitDone(file, files)
+				}
 				if size > 0 {
 					r.track.bytesDone.Add(size)
 					r.track.sourceBytes.Add(size)

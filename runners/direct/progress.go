@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -103,6 +104,32 @@ type tracker struct {
 	bytesDone    atomic.Int64
 	sourceSplits atomic.Int64
 	sourceBytes  atomic.Int64
+
+	filesMu    sync.Mutex
+	filesLeft  map[string]int // splits not yet read, per file
+	filesTotal atomic.Int64
+	filesDone  atomic.Int64
+}
+
+func (t *tracker) setFiles(n int) {
+	t.filesTotal.Store(int64(n))
+	t.filesDone.Store(0)
+	t.filesMu.Lock()
+	t.filesLeft = nil
+	t.filesMu.Unlock()
+}
+
+// splitDone counts a file as read once its last split is.
+func (t *tracker) splitDone(file string, splitsPerFile map[string]int) {
+	t.filesMu.Lock()
+	defer t.filesMu.Unlock()
+	if t.filesLeft == nil {
+		t.filesLeft = maps.Clone(splitsPerFile)
+	}
+	t.filesLeft[file]--
+	if t.filesLeft[file] == 0 {
+		t.filesDone.Add(1)
+	}
 }
 
 func newTracker(pl *plan) *tracker {
@@ -129,6 +156,7 @@ func (t *tracker) startStage(i int, st *stage, items int, bytes int64) {
 	t.splitsDone.Store(0)
 	t.bytesTotal.Store(bytes)
 	t.bytesDone.Store(0)
+	t.filesTotal.Store(0)
 }
 
 func (t *tracker) line(bar bool) string {
@@ -154,7 +182,10 @@ func (t *tracker) line(bar bool) string {
 		filled := int(frac * width)
 		b.WriteString("[" + strings.Repeat("=", filled) + strings.Repeat(" ", width-filled) + "] ")
 	}
-	fmt.Fprintf(&b, "stage %d/%d %s: %d/%d items", t.stage.Load()+1, t.stages, t.stageName.Load(), done, total)
+	fmt.Fprintf(&b, "stage %d/%d %s: %d/%d splits", t.stage.Load()+1, t.stages, t.stageName.Load(), done, total)
+	if ft := t.filesTotal.Load(); ft > 0 {
+		fmt.Fprintf(&b, ", %d/%d files", t.filesDone.Load(), ft)
+	}
 	if rows > 0 {
 		fmt.Fprintf(&b, ", %d rows read (%.0f/s)", rows, float64(rows)/el.Seconds())
 	}
