@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	df "github.com/sluicedata/sluice/pkg/dataflow"
+	"github.com/sluicedata/sluice/runners/internal/memstate"
 )
 
 // maxTimerFirings bounds the timers one key may fire in a run, so a DoFn
@@ -19,14 +20,14 @@ const maxTimerFirings = 10_000_000
 // memory and is dropped when the partition is done (every window expired).
 func (r *run) statefulPartition(ctx context.Context, t *df.Transform, spec *df.StatefulSpec, part int, op df.StatefulOp) error {
 	groups := spec.Kernel.Groups(r.stores[t].Chunks(part))
-	backends := make([]*memBackend, len(groups))
+	backends := make([]*memstate.Backend, len(groups))
 	for i, g := range groups {
 		if i%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		be := newMemBackend()
+		be := memstate.New()
 		backends[i] = be
 		op.SetBackend(be)
 		if err := g.Replay(op.Input()); err != nil {
@@ -37,7 +38,7 @@ func (r *run) statefulPartition(ctx context.Context, t *df.Transform, spec *df.S
 		be := backends[i]
 		op.SetBackend(be)
 		for n := 0; ; n++ {
-			td, ok := be.popTimer()
+			td, ok := be.PopTimer()
 			if !ok {
 				break
 			}
@@ -52,104 +53,4 @@ func (r *run) statefulPartition(ctx context.Context, t *df.Transform, spec *df.S
 	}
 	op.SetBackend(nil)
 	return nil
-}
-
-type windowState struct {
-	w  df.Window
-	id string
-}
-
-type timerKey struct {
-	w           df.Window
-	family, tag string
-}
-
-// memBackend is one key's state in memory.
-type memBackend struct {
-	maps   map[windowState]map[string][]byte
-	bags   map[windowState][][]byte
-	timers map[timerKey]df.TimerData
-}
-
-var _ df.StateBackend = (*memBackend)(nil)
-
-func newMemBackend() *memBackend {
-	return &memBackend{maps: map[windowState]map[string][]byte{}, bags: map[windowState][][]byte{}, timers: map[timerKey]df.TimerData{}}
-}
-
-func (b *memBackend) Get(w df.Window, id string, sub []byte) ([]byte, bool, error) {
-	v, ok := b.maps[windowState{w, id}][string(sub)]
-	return v, ok, nil
-}
-
-func (b *memBackend) Put(w df.Window, id string, sub, value []byte) error {
-	k := windowState{w, id}
-	m := b.maps[k]
-	if m == nil {
-		m = map[string][]byte{}
-		b.maps[k] = m
-	}
-	m[string(sub)] = append([]byte(nil), value...)
-	return nil
-}
-
-func (b *memBackend) Delete(w df.Window, id string, sub []byte) error {
-	delete(b.maps[windowState{w, id}], string(sub))
-	return nil
-}
-
-func (b *memBackend) Append(w df.Window, id string, value []byte) error {
-	k := windowState{w, id}
-	b.bags[k] = append(b.bags[k], append([]byte(nil), value...))
-	return nil
-}
-
-func (b *memBackend) Scan(w df.Window, id string, fn func(sub, value []byte) error) error {
-	k := windowState{w, id}
-	for _, v := range b.bags[k] {
-		if err := fn(nil, v); err != nil {
-			return err
-		}
-	}
-	for sub, v := range b.maps[k] {
-		if err := fn([]byte(sub), v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (b *memBackend) Clear(w df.Window, id string) error {
-	k := windowState{w, id}
-	delete(b.maps, k)
-	delete(b.bags, k)
-	return nil
-}
-
-func (b *memBackend) SetTimer(t df.TimerData) error {
-	b.timers[timerKey{t.Window, t.Family, t.Tag}] = t
-	return nil
-}
-
-func (b *memBackend) ClearTimer(w df.Window, family, tag string) error {
-	delete(b.timers, timerKey{w, family, tag})
-	return nil
-}
-
-// popTimer removes and returns the next timer to fire: the earliest
-// event-time timer, else the earliest processing-time timer.
-func (b *memBackend) popTimer() (df.TimerData, bool) {
-	var best df.TimerData
-	var bestKey timerKey
-	found := false
-	for k, t := range b.timers {
-		if !found || t.Domain < best.Domain || (t.Domain == best.Domain && (t.FireAt < best.FireAt ||
-			t.FireAt == best.FireAt && (k.family < bestKey.family || k.family == bestKey.family && k.tag < bestKey.tag))) {
-			best, bestKey, found = t, k, true
-		}
-	}
-	if found {
-		delete(b.timers, bestKey)
-	}
-	return best, found
 }

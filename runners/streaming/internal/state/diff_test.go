@@ -14,6 +14,7 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 
 	df "github.com/sluicedata/sluice/pkg/dataflow"
+	"github.com/sluicedata/sluice/runners/internal/memstate"
 )
 
 var (
@@ -21,88 +22,11 @@ var (
 	traceFlag = flag.Bool("oplog", false, "log every operation of the randomized tests")
 )
 
-// refBackend is runners/direct's memBackend, copied (it is unexported
-// there): the reference semantics of one key's state.
-type refBackend struct {
-	maps   map[refWS]map[string][]byte
-	bags   map[refWS][][]byte
-	timers map[refTK]df.TimerData
-}
+// refBackend is the reference semantics of one key's state: the direct
+// runner's in-memory backend.
+type refBackend = memstate.Backend
 
-type refWS struct {
-	w  df.Window
-	id string
-}
-
-type refTK struct {
-	w           df.Window
-	family, tag string
-}
-
-func newRefBackend() *refBackend {
-	return &refBackend{maps: map[refWS]map[string][]byte{}, bags: map[refWS][][]byte{}, timers: map[refTK]df.TimerData{}}
-}
-
-func (b *refBackend) Get(w df.Window, id string, sub []byte) ([]byte, bool, error) {
-	v, ok := b.maps[refWS{w, id}][string(sub)]
-	return v, ok, nil
-}
-
-func (b *refBackend) Put(w df.Window, id string, sub, value []byte) error {
-	k := refWS{w, id}
-	m := b.maps[k]
-	if m == nil {
-		m = map[string][]byte{}
-		b.maps[k] = m
-	}
-	m[string(sub)] = append([]byte(nil), value...)
-	return nil
-}
-
-func (b *refBackend) Delete(w df.Window, id string, sub []byte) error {
-	delete(b.maps[refWS{w, id}], string(sub))
-	return nil
-}
-
-func (b *refBackend) Append(w df.Window, id string, value []byte) error {
-	k := refWS{w, id}
-	b.bags[k] = append(b.bags[k], append([]byte(nil), value...))
-	return nil
-}
-
-func (b *refBackend) Scan(w df.Window, id string, fn func(sub, value []byte) error) error {
-	k := refWS{w, id}
-	for _, v := range b.bags[k] {
-		if err := fn(nil, v); err != nil {
-			return err
-		}
-	}
-	for sub, v := range b.maps[k] {
-		if err := fn([]byte(sub), v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (b *refBackend) Clear(w df.Window, id string) error {
-	k := refWS{w, id}
-	delete(b.maps, k)
-	delete(b.bags, k)
-	return nil
-}
-
-func (b *refBackend) SetTimer(t df.TimerData) error {
-	b.timers[refTK{t.Window, t.Family, t.Tag}] = t
-	return nil
-}
-
-func (b *refBackend) ClearTimer(w df.Window, family, tag string) error {
-	delete(b.timers, refTK{w, family, tag})
-	return nil
-}
-
-var _ df.StateBackend = (*refBackend)(nil)
+func newRefBackend() *refBackend { return memstate.New() }
 
 // refStore is the reference for a whole stage: a refBackend per key, plus
 // element buffers and trigger state.
@@ -134,21 +58,7 @@ func (r *refStore) gc(w df.Window) df.EventTime {
 
 func (r *refStore) expire(wm df.EventTime) {
 	for _, b := range r.keys {
-		for k := range b.maps {
-			if r.gc(k.w) < wm {
-				delete(b.maps, k)
-			}
-		}
-		for k := range b.bags {
-			if r.gc(k.w) < wm {
-				delete(b.bags, k)
-			}
-		}
-		for k := range b.timers {
-			if r.gc(k.w) < wm {
-				delete(b.timers, k)
-			}
-		}
+		b.DropWindows(func(w df.Window) bool { return r.gc(w) < wm })
 	}
 	for k := range r.elems {
 		if r.gc(k.w) < wm {
@@ -182,7 +92,7 @@ func (r *refStore) timerCmp(a, b Timer) int {
 func (r *refStore) timers(d df.TimeDomain) []Timer {
 	var out []Timer
 	for key, b := range r.keys {
-		for _, t := range b.timers {
+		for _, t := range b.Timers() {
 			if t.Domain == d {
 				out = append(out, Timer{Key: []byte(key), TimerData: t})
 			}
@@ -196,7 +106,7 @@ func (r *refStore) minHold() (df.EventTime, bool) {
 	var h df.EventTime
 	found := false
 	for _, b := range r.keys {
-		for _, t := range b.timers {
+		for _, t := range b.Timers() {
 			if !found || t.Hold < h {
 				h, found = t.Hold, true
 			}
@@ -431,7 +341,7 @@ func runDifferential(t *testing.T, seed uint64, opts Options, ops int) {
 				}
 				want = append(want, due[0])
 				rw := ref.backend(string(due[0].Key))
-				delete(rw.timers, refTK{due[0].Window, due[0].Family, due[0].Tag})
+				rw.ClearTimer(due[0].Window, due[0].Family, due[0].Tag)
 				if diff := gocmp.Diff(due[0], tm); diff != "" {
 					fail("DueTimers (-want +got):\n%s", diff)
 				}
