@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -33,7 +34,17 @@ func main() {
 	parallelism := flag.Int("parallelism", 0, "workers (default GOMAXPROCS)")
 	baseline := flag.Bool("baseline", false, "also run the hand-written single-goroutine loop (the COST baseline) and print its line")
 	input := flag.String("input", "", "read the events from these Parquet files (a glob, file or directory) instead of generating them")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "windowsum:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	var r df.Runner
 	switch *runner {
 	case "direct":
