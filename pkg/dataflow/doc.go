@@ -71,8 +71,11 @@
 // narrow StateBackend interface (bytes per window, state id and sub-key for
 // the current key), so the execution core holds no storage engine.
 //
-// # Not yet here
+// # Unbounded input
 //
-// Unbounded sources, watermark estimation and TestStream arrive with the
-// streaming runner.
+// UnboundedSource and UnboundedReader (checkpointable positions, per-split
+// watermarks, idle splits) and the BoundedOutOfOrderness estimator define
+// unbounded input; ReadUnbounded makes an unbounded collection. The direct
+// runner rejects unbounded collections; the streaming runner (in progress)
+// will read them. TestStream arrives with it.
 package dataflow

@@ -12,6 +12,7 @@ import (
 //
 //	*ImpulseSpec     Impulse: one empty []byte element in the global window
 //	*ReadSpec        Read: elements of a bounded source, split for parallel reading
+//	*ReadUnboundedSpec Read of an unbounded source (streaming runner only)
 //	*ParDoSpec       ParDo: a DoFn over a main input, with side inputs and N outputs
 //	*GroupByKeySpec  GroupByKey: KV[K,V] -> KV[K, iter.Seq[V]] per key and window
 //	*FlattenSpec     Flatten: the union of N collections of one type
