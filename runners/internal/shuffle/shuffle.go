@@ -199,6 +199,9 @@ func (s *Shuffle) Groups(part int, fn func(g *Group) error) error {
 	p := s.parts[part]
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if len(p.runs) == 0 {
+		return s.hashGroups(p, fn)
+	}
 	s.sort(p)
 	// Sources, oldest first: the spill runs, then the records still in memory.
 	srcs := make([]*source, 0, len(p.runs)+1)
@@ -258,6 +261,54 @@ func (s *Shuffle) Groups(part int, fn func(g *Group) error) error {
 	}
 	if len(g.Records) > 0 {
 		return fn(g)
+	}
+	return nil
+}
+
+// hashGroups groups a partition that never spilled by hashing, which is
+// cheaper than sorting; groups come in order of first arrival. p.mu is held.
+func (s *Shuffle) hashGroups(p *partition, fn func(g *Group) error) error {
+	type gkey struct {
+		key string
+		w   df.Window
+	}
+	index := make(map[gkey]int32, len(p.recs)/4)
+	var firsts []int32 // first record of each group
+	next := make([]int32, len(p.recs))
+	last := make([]int32, 0, 64) // last record of each group, to chain the next
+	for i := range p.recs {
+		r := &p.recs[i]
+		w := r.Window
+		if s.merging {
+			w = df.Window{}
+		}
+		g, ok := index[gkey{string(r.Key), w}] // the conversion does not allocate in a lookup
+		if !ok {
+			g = int32(len(firsts))
+			index[gkey{string(r.Key), w}] = g
+			firsts = append(firsts, int32(i))
+			last = append(last, int32(i))
+			next[i] = -1
+			continue
+		}
+		next[last[g]] = int32(i)
+		next[i] = -1
+		last[g] = int32(i)
+	}
+	gr := &Group{}
+	for _, first := range firsts {
+		gr.Records = gr.Records[:0]
+		for i := first; i >= 0; i = next[i] {
+			gr.Records = append(gr.Records, p.recs[i])
+		}
+		gr.Key = p.recs[first].Key
+		gr.Window = df.Window{}
+		if !s.merging {
+			gr.Window = p.recs[first].Window
+		}
+		if err := fn(gr); err != nil {
+			return err
+		}
 	}
 	return nil
 }
