@@ -21,8 +21,8 @@
 //	          sessions, orders per session and time from first to last order
 //	          (CountPerKey, then CombineGlobally in the global window)
 //
-// Results come back through a small dataflow.Sink that gathers elements, with
-// their windows, and hands them over when the run commits. The report is
+// Results come back through memio collectors, which keep the elements, with
+// their windows, once the run commits. The report is
 // sorted, so it is the same on every run; only the closing line (run time and
 // orders per second) varies. The test checks every figure against a plain
 // loop over the same generated orders.

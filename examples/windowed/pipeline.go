@@ -1,10 +1,9 @@
 package main
 
 import (
-	"context"
-	"sync"
 	"time"
 
+	"github.com/sluicedata/sluice/io/memio"
 	"github.com/sluicedata/sluice/pkg/dataflow"
 	"github.com/sluicedata/sluice/pkg/transforms"
 )
@@ -56,11 +55,11 @@ func byRevenue(a, b KV[string, int64]) bool {
 
 // results are the collections the report is made of, gathered by sinks.
 type results struct {
-	hourlyOrders  *gather[int64]
-	hourlyRevenue *gather[KV[string, int64]]
-	hourlyTop     *gather[[]KV[string, int64]]
-	slidingOrders *gather[int64]
-	sessionTotals *gather[SessionTotals]
+	hourlyOrders  *memio.Collector[int64]
+	hourlyRevenue *memio.Collector[KV[string, int64]]
+	hourlyTop     *memio.Collector[[]KV[string, int64]]
+	slidingOrders *memio.Collector[int64]
+	sessionTotals *memio.Collector[SessionTotals]
 }
 
 // buildPipeline is the analytics over n generated orders.
@@ -68,11 +67,11 @@ func buildPipeline(seed uint64, n int64) (*dataflow.Pipeline, *results) {
 	p := dataflow.NewPipeline()
 	s := p.Root()
 	r := &results{
-		hourlyOrders:  &gather[int64]{},
-		hourlyRevenue: &gather[KV[string, int64]]{},
-		hourlyTop:     &gather[[]KV[string, int64]]{},
-		slidingOrders: &gather[int64]{},
-		sessionTotals: &gather[SessionTotals]{},
+		hourlyOrders:  memio.NewCollector[int64](),
+		hourlyRevenue: memio.NewCollector[KV[string, int64]](),
+		hourlyTop:     memio.NewCollector[[]KV[string, int64]](),
+		slidingOrders: memio.NewCollector[int64](),
+		sessionTotals: memio.NewCollector[SessionTotals](),
 	}
 
 	// The source: order ids, turned into orders stamped with their event time.
@@ -120,45 +119,4 @@ func buildPipeline(seed uint64, n int64) (*dataflow.Pipeline, *results) {
 	dataflow.Write(us, "CollectTotals", r.sessionTotals,
 		transforms.CombineGlobally(us, "AddUp", dataflow.CombineFn[SessionTotals, SessionTotals, SessionTotals](sessionTotalsFn{}), global))
 	return p, r
-}
-
-// gather is a sink that keeps every element, with its window, once the run
-// commits: how a program gets small results back from a pipeline.
-type gather[T any] struct {
-	mu    sync.Mutex
-	elems []dataflow.Elem[T]
-}
-
-var _ dataflow.Sink[int64] = (*gather[int64])(nil)
-
-type gatherWriter[T any] struct{ elems []dataflow.Elem[T] }
-
-func (g *gather[T]) NewWriter(context.Context, int) (dataflow.SinkWriter[T], error) {
-	return &gatherWriter[T]{}, nil
-}
-
-// Write copies the batch: the runner reuses it.
-func (w *gatherWriter[T]) Write(b []dataflow.Elem[T]) error {
-	w.elems = append(w.elems, b...)
-	return nil
-}
-
-func (w *gatherWriter[T]) Close(context.Context) (any, error) { return w.elems, nil }
-
-func (g *gather[T]) Commit(_ context.Context, results []any) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, r := range results {
-		g.elems = append(g.elems, r.([]dataflow.Elem[T])...)
-	}
-	return nil
-}
-
-func (g *gather[T]) Abort(context.Context, []any) error { return nil }
-
-// all returns what was committed.
-func (g *gather[T]) all() []dataflow.Elem[T] {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.elems
 }

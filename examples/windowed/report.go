@@ -57,17 +57,17 @@ func newReport(seed uint64, n int64, r *results) (*Report, error) {
 		}
 		return h
 	}
-	for _, e := range r.hourlyOrders.all() {
+	for _, e := range r.hourlyOrders.Elems() {
 		hourOf(e.Window).Orders += e.Value
 		rep.Orders += e.Value
 	}
 	days := map[string]int64{}
-	for _, e := range r.hourlyRevenue.all() {
+	for _, e := range r.hourlyRevenue.Elems() {
 		hourOf(e.Window).Cents += e.Value.Value
 		days[e.Value.Key] += e.Value.Value
 		rep.Cents += e.Value.Value
 	}
-	for _, e := range r.hourlyTop.all() {
+	for _, e := range r.hourlyTop.Elems() {
 		h := hourOf(e.Window)
 		if h.Top != nil {
 			return nil, fmt.Errorf("two top-3 lists for the hour at %v", e.Window.Start)
@@ -85,11 +85,11 @@ func newReport(seed uint64, n int64, r *results) (*Report, error) {
 		rep.Categories = append(rep.Categories, CategoryRevenue{c, cents})
 	}
 	sortByRevenue(rep.Categories)
-	for _, e := range r.slidingOrders.all() {
+	for _, e := range r.slidingOrders.Elems() {
 		rep.Sliding = append(rep.Sliding, WindowCount{e.Window.Start, e.Window.End, e.Value})
 	}
 	slices.SortFunc(rep.Sliding, func(a, b WindowCount) int { return cmp.Compare(a.Start, b.Start) })
-	switch totals := r.sessionTotals.all(); len(totals) {
+	switch totals := r.sessionTotals.Elems(); len(totals) {
 	case 0: // no orders
 	case 1:
 		rep.Sessions = totals[0].Value

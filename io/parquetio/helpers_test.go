@@ -4,11 +4,11 @@ import (
 	"context"
 	"os"
 	"slices"
-	"sync"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
 
+	"github.com/sluicedata/sluice/io/memio"
 	"github.com/sluicedata/sluice/pkg/dataflow"
 	"github.com/sluicedata/sluice/runners/direct"
 )
@@ -20,57 +20,16 @@ func runPipeline(t testing.TB, p *dataflow.Pipeline, parallelism int) error {
 	return err
 }
 
-// gather is a sink that keeps every element once the run commits.
-type gather[T any] struct {
-	mu    sync.Mutex
-	elems []dataflow.Elem[T]
-}
-
-type gatherWriter[T any] struct{ elems []dataflow.Elem[T] }
-
-func (g *gather[T]) NewWriter(context.Context, int) (dataflow.SinkWriter[T], error) {
-	return &gatherWriter[T]{}, nil
-}
-
-func (w *gatherWriter[T]) Write(b []dataflow.Elem[T]) error {
-	w.elems = append(w.elems, b...)
-	return nil
-}
-
-func (w *gatherWriter[T]) Close(context.Context) (any, error) { return w.elems, nil }
-
-func (g *gather[T]) Commit(_ context.Context, results []any) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, r := range results {
-		g.elems = append(g.elems, r.([]dataflow.Elem[T])...)
-	}
-	return nil
-}
-
-func (g *gather[T]) Abort(context.Context, []any) error { return nil }
-
-func (g *gather[T]) values() []T {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	out := make([]T, len(g.elems))
-	for i, e := range g.elems {
-		out[i] = e.Value
-	}
-	return out
-}
-
 // readAll reads pattern through the direct runner into a slice.
 func readAll[T any](t testing.TB, pattern string, parallelism int, opts ...ReadOption) ([]dataflow.Elem[T], error) {
 	t.Helper()
 	p := dataflow.NewPipeline()
 	s := p.Root()
-	g := &gather[T]{}
-	dataflow.Write(s, "Gather", dataflow.Sink[T](g), Read[T](s, "Read", pattern, opts...))
+	g := memio.Collect(s, "Gather", Read[T](s, "Read", pattern, opts...))
 	if err := runPipeline(t, p, parallelism); err != nil {
 		return nil, err
 	}
-	return g.elems, nil
+	return g.Elems(), nil
 }
 
 // writeFile writes rows with parquet-go's GenericWriter.

@@ -8,49 +8,17 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/sluicedata/sluice/io/memio"
 	"github.com/sluicedata/sluice/io/textio"
 	"github.com/sluicedata/sluice/pkg/dataflow"
 	"github.com/sluicedata/sluice/pkg/transforms"
 	"github.com/sluicedata/sluice/runners/direct"
 )
-
-// gather is a sink that keeps every element it is given, once the run commits.
-type gather[T any] struct {
-	mu  sync.Mutex
-	out []T
-}
-
-type gatherWriter[T any] struct{ vals []T }
-
-func (g *gather[T]) NewWriter(context.Context, int) (dataflow.SinkWriter[T], error) {
-	return &gatherWriter[T]{}, nil
-}
-
-func (w *gatherWriter[T]) Write(b []dataflow.Elem[T]) error {
-	for _, e := range b {
-		w.vals = append(w.vals, e.Value)
-	}
-	return nil
-}
-
-func (w *gatherWriter[T]) Close(context.Context) (any, error) { return w.vals, nil }
-
-func (g *gather[T]) Commit(_ context.Context, results []any) error {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, r := range results {
-		g.out = append(g.out, r.([]T)...)
-	}
-	return nil
-}
-
-func (g *gather[T]) Abort(context.Context, []any) error { return nil }
 
 func run(t *testing.T, ctx context.Context, p *dataflow.Pipeline, parallelism int) error {
 	t.Helper()
@@ -77,13 +45,13 @@ func wantLines(n int) []string {
 func readBack(t *testing.T, pattern string, opts ...textio.ReadOption) []string {
 	t.Helper()
 	p := dataflow.NewPipeline()
-	g := &gather[string]{}
-	dataflow.Write[string](p.Root(), "Gather", g, textio.Read(p.Root(), "Read", pattern, opts...))
+	g := memio.Collect(p.Root(), "Gather", textio.Read(p.Root(), "Read", pattern, opts...))
 	if err := run(t, context.Background(), p, 4); err != nil {
 		t.Fatalf("read %s: %v", pattern, err)
 	}
-	slices.Sort(g.out)
-	return g.out
+	out := g.Values()
+	slices.Sort(out)
+	return out
 }
 
 // listDir returns the names in dir, sorted.
@@ -270,7 +238,7 @@ func TestRerunReplaces(t *testing.T) {
 func TestReadErrorsInPipeline(t *testing.T) {
 	pattern := filepath.Join(t.TempDir(), "missing-*.txt")
 	p := dataflow.NewPipeline()
-	dataflow.Write[string](p.Root(), "Gather", &gather[string]{}, textio.Read(p.Root(), "Read", pattern))
+	memio.Collect(p.Root(), "Gather", textio.Read(p.Root(), "Read", pattern))
 	err := run(t, context.Background(), p, 2)
 	if err == nil || !strings.Contains(err.Error(), pattern) {
 		t.Errorf("run error %v, want one naming %s", err, pattern)

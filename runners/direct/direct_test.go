@@ -15,55 +15,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sluicedata/sluice/io/memio"
 	df "github.com/sluicedata/sluice/pkg/dataflow"
 	tf "github.com/sluicedata/sluice/pkg/transforms"
 	"github.com/sluicedata/sluice/runners/direct"
 )
-
-// collect is a sink that gathers elements for a test.
-type collect[T any] struct {
-	mu        sync.Mutex
-	got       []df.Elem[T]
-	committed bool
-	aborted   bool
-}
-
-type collectWriter[T any] struct {
-	c   *collect[T]
-	buf []df.Elem[T]
-}
-
-func (c *collect[T]) NewWriter(context.Context, int) (df.SinkWriter[T], error) {
-	return &collectWriter[T]{c: c}, nil
-}
-func (c *collect[T]) Commit(_ context.Context, rs []any) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, r := range rs {
-		c.got = append(c.got, r.([]df.Elem[T])...)
-	}
-	c.committed = true
-	return nil
-}
-func (c *collect[T]) Abort(context.Context, []any) error {
-	c.mu.Lock()
-	c.aborted = true
-	c.mu.Unlock()
-	return nil
-}
-func (w *collectWriter[T]) Write(b []df.Elem[T]) error {
-	w.buf = append(w.buf, b...)
-	return nil
-}
-func (w *collectWriter[T]) Close(context.Context) (any, error) { return w.buf, nil }
-
-func values[T any](es []df.Elem[T]) []T {
-	out := make([]T, len(es))
-	for i, e := range es {
-		out[i] = e.Value
-	}
-	return out
-}
 
 func run(t *testing.T, opts direct.Options, p *df.Pipeline) error {
 	t.Helper()
@@ -93,8 +49,8 @@ func TestGroupByKeySpillsPastBudget(t *testing.T) {
 		}
 		return df.KV[string, [2]int64]{Key: g.Key, Value: [2]int64{sum, cnt / 2}}
 	}, groups)
-	sink := &collect[df.KV[string, [2]int64]]{}
-	df.Write(s, "Out", df.Sink[df.KV[string, [2]int64]](sink), sums)
+	sink := memio.NewCollector[df.KV[string, [2]int64]]()
+	df.Write(s, "Out", sink, sums)
 
 	dir := t.TempDir()
 	if err := run(t, direct.Options{MemoryBudget: 1 << 20, SpillDir: dir}, p); err != nil {
@@ -107,7 +63,7 @@ func TestGroupByKeySpillsPastBudget(t *testing.T) {
 		want[k] = [2]int64{w[0] + i, w[1] + 1}
 	}
 	got := map[string][2]int64{}
-	for _, kv := range values(sink.got) {
+	for _, kv := range sink.Values() {
 		if _, dup := got[kv.Key]; dup {
 			t.Fatalf("key %s emitted twice", kv.Key)
 		}
@@ -132,8 +88,8 @@ func TestUserPanicNamesTransformAndElement(t *testing.T) {
 		}
 		return x
 	}, w)
-	sink := &collect[int]{}
-	df.Write(s, "Out", df.Sink[int](sink), out)
+	sink := memio.NewCollector[int]()
+	df.Write(s, "Out", sink, out)
 	err := run(t, direct.Options{}, p)
 	var ee *df.ElementError
 	if !errors.As(err, &ee) {
@@ -145,8 +101,8 @@ func TestUserPanicNamesTransformAndElement(t *testing.T) {
 	if !strings.Contains(err.Error(), "boom") {
 		t.Fatalf("error lost the panic value: %v", err)
 	}
-	if sink.committed || !sink.aborted {
-		t.Fatalf("sink committed=%t aborted=%t after a failed run", sink.committed, sink.aborted)
+	if sink.Committed() || !sink.Aborted() {
+		t.Fatalf("sink committed=%t aborted=%t after a failed run", sink.Committed(), sink.Aborted())
 	}
 }
 
@@ -160,7 +116,7 @@ func TestUserErrorFailsRun(t *testing.T) {
 		}
 		return x, nil
 	}, in)
-	df.Write(s, "Out", df.Sink[string](&collect[string]{}), out)
+	df.Write(s, "Out", memio.NewCollector[string](), out)
 	err := run(t, direct.Options{}, p)
 	if err == nil || !strings.Contains(err.Error(), `transform "Check"`) || !strings.Contains(err.Error(), "bad letter") || !strings.Contains(err.Error(), "element b") {
 		t.Fatalf("got %v", err)
@@ -178,7 +134,7 @@ func TestCancelStopsEveryGoroutine(t *testing.T) {
 		time.Sleep(time.Millisecond)
 		return i
 	}, tf.Sequence(s, "Seq", 0, 1_000_000))
-	df.Write(s, "Out", df.Sink[int64](&collect[int64]{}), slow)
+	df.Write(s, "Out", memio.NewCollector[int64](), slow)
 	res, err := direct.New(direct.Options{}).Run(context.Background(), p, df.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -240,15 +196,15 @@ func TestRejectsInvalidPipelines(t *testing.T) {
 
 // The same pipeline gives the same result at every parallelism, lifted or not.
 func TestResultsIndependentOfParallelismAndLifting(t *testing.T) {
-	build := func() (*df.Pipeline, *collect[df.KV[int64, int64]]) {
+	build := func() (*df.Pipeline, *memio.Collector[df.KV[int64, int64]]) {
 		p := df.NewPipeline()
 		s := p.Root()
 		kvs := tf.WithTimestamps(s, "Time", func(kv df.KV[int64, int64]) df.EventTime { return df.EventTime(kv.Value) },
 			tf.Map(s, "KV", func(i int64) df.KV[int64, int64] { return df.KV[int64, int64]{Key: i % 7, Value: i} }, tf.Sequence(s, "Seq", 0, 5000)))
 		w := df.WindowInto(s, "Window", df.Sliding(100*time.Millisecond, 30*time.Millisecond), kvs)
 		sums := tf.SumPerKey(s, "Sum", w)
-		sink := &collect[df.KV[int64, int64]]{}
-		df.Write(s, "Out", df.Sink[df.KV[int64, int64]](sink), sums)
+		sink := memio.NewCollector[df.KV[int64, int64]]()
+		df.Write(s, "Out", sink, sums)
 		return p, sink
 	}
 	type row struct {
@@ -276,7 +232,7 @@ func TestResultsIndependentOfParallelismAndLifting(t *testing.T) {
 		if err := run(t, opts, p); err != nil {
 			t.Fatal(err)
 		}
-		got := rows(sink.got)
+		got := rows(sink.Elems())
 		if want == nil {
 			want = got
 			continue
@@ -306,7 +262,7 @@ func TestCombineFnPanicNamesTransform(t *testing.T) {
 			s := p.Root()
 			in := tf.Create(s, "In", df.KV[string, int]{Key: "a", Value: 1}, df.KV[string, int]{Key: "a", Value: 3})
 			out := df.CombinePerKey(s, "Sum", df.CombineFn[int, int, int](panicky{}), in)
-			df.Write(s, "Out", df.Sink[df.KV[string, int]](&collect[df.KV[string, int]]{}), out)
+			df.Write(s, "Out", memio.NewCollector[df.KV[string, int]](), out)
 			err := run(t, direct.Options{DisableCombinerLifting: !lifting}, p)
 			if err == nil || !strings.Contains(err.Error(), `"Sum`) || !strings.Contains(err.Error(), "three") {
 				t.Fatalf("got %v", err)
@@ -325,7 +281,7 @@ func TestProgressAndSummary(t *testing.T) {
 		return i % 10
 	}, tf.Sequence(s, "Seq", 0, 100_000))
 	counts := tf.CountPerElement(s, "Count", slow)
-	df.Write(s, "Out", df.Sink[df.KV[int64, int64]](&collect[df.KV[int64, int64]]{}), counts)
+	df.Write(s, "Out", memio.NewCollector[df.KV[int64, int64]](), counts)
 	var out syncBuffer
 	res, err := df.Execute(context.Background(), direct.New(direct.Options{Progress: direct.ProgressPlain, ProgressOut: &out, ProgressInterval: 20 * time.Millisecond}), p)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/sluicedata/sluice/io/memio"
 	df "github.com/sluicedata/sluice/pkg/dataflow"
 	tf "github.com/sluicedata/sluice/pkg/transforms"
 	"github.com/sluicedata/sluice/runners/direct"
@@ -100,12 +101,12 @@ func TestStatefulParDoStateAndTimers(t *testing.T) {
 			})
 			w := df.WindowInto(s, "Window", df.Fixed(time.Second), in)
 			out := df.StatefulParDo(s, "Buffer", df.DoFn[df.KV[string, int], string](newBufferFn()), w)
-			sink := &collect[string]{}
-			df.Write(s, "Out", df.Sink[string](sink), out)
+			sink := memio.NewCollector[string]()
+			df.Write(s, "Out", sink, out)
 			if err := run(t, direct.Options{Parallelism: par}, p); err != nil {
 				t.Fatal(err)
 			}
-			got := values(sink.got)
+			got := sink.Values()
 			slices.Sort(got)
 			want := []string{
 				"a [1970-01-01T00:00:00.000Z, 1970-01-01T00:00:01.000Z) [1 5] n=2 sum=6 mod3=[1 2] last=5 at=1970-01-01T00:00:00.999Z",
