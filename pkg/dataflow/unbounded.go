@@ -41,7 +41,7 @@ var ErrEndOfInput = fmt.Errorf("end of input")
 
 // ReadUnboundedSpec reads an unbounded source.
 type ReadUnboundedSpec struct {
-	Source any // an UnboundedSource[T] of the output's element type
+	Source AnyUnboundedSource // wraps the UnboundedSource[T] of the output's element type
 }
 
 func (*ReadUnboundedSpec) spec()        {}
@@ -54,7 +54,7 @@ func ReadUnbounded[T any](s Scope, name string, src UnboundedSource[T]) PCollect
 		s.Errorf(name, "nil source")
 		return PCollection[T]{}
 	}
-	t := s.addTransform(name, &ReadUnboundedSpec{Source: src}, nil)
+	t := s.addTransform(name, &ReadUnboundedSpec{Source: anyUnboundedSource[T]{src}}, nil)
 	if t == nil {
 		return PCollection[T]{}
 	}

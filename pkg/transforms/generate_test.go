@@ -19,7 +19,7 @@ func sourceOf[T any](t *testing.T, pc dataflow.PCollection[T]) dataflow.Unbounde
 	if !ok {
 		t.Fatalf("producer is %T", pc.Coll().Producer.Spec)
 	}
-	return spec.Source.(dataflow.UnboundedSource[T])
+	return spec.Source.(interface{ Unwrap() any }).Unwrap().(dataflow.UnboundedSource[T])
 }
 
 func genFn(i int64) (int64, dataflow.EventTime) { return i * 10, dataflow.EventTime(i) }
