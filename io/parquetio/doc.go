@@ -87,6 +87,27 @@
 // mix of old and new parts. An empty output is one file with no rows, so that
 // reading it back gives no rows rather than an error.
 //
+// # Streaming: one commit per checkpoint
+//
+// Sink is also a dataflow.EpochSink, which the streaming runner commits once
+// per checkpoint for exactly-once output across crashes. Writers stage and
+// pre-commit as above; EncodeResult stores a writer's pending files (JSON,
+// staged paths relative to dir, so that a new process finds them).
+// CommitEpoch moves each file to a name derived from its shard number
+// (unique within a job across epochs and restarts) and its sequence among
+// the shard's files, in its partition directory:
+// dir/<partitions>/part-<shard, 12 or more digits>-<seq, 5 digits>.parquet.
+// It removes nothing: output accumulates epoch after epoch. A file already
+// in place (staged copy gone, final name present) is skipped, so the same
+// results can be committed again after a crash; a file in neither place is
+// an error. DiscardUncommitted removes the files of dir's staging
+// directories that no kept result names (what a crashed process staged for
+// epochs no complete checkpoint covers), and the directories left empty; it
+// leaves this sink's own staging directory alone while one of its writers
+// is open. In streaming, Abort must not be called while a complete
+// checkpoint may still name staged files: it removes the staging directory.
+// A later batch Write into dir replaces the streamed parts, as batch runs do.
+//
 // # Concurrency
 //
 // A sink made by Write belongs to one run at a time. Stats and DeadLetters

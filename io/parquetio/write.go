@@ -57,7 +57,10 @@ type Sink[T any] struct {
 	}
 }
 
-var _ dataflow.Sink[struct{ A int }] = (*Sink[struct{ A int }])(nil)
+var (
+	_ dataflow.Sink[struct{ A int }] = (*Sink[struct{ A int }])(nil)
+	_ dataflow.EpochSink             = (*Sink[struct{ A int }])(nil)
+)
 
 // NewSink returns the sink that Write uses.
 func NewSink[T any](dir string, opts ...WriteOption) (*Sink[T], error) {
@@ -332,6 +335,22 @@ func (w *writer[T]) Close(ctx context.Context) (any, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	// A checkpoint may name the files from now on, and the streaming
+	// runner commits them only after the checkpoint completes: their
+	// directory entries, and those of the directories they are in, must
+	// survive a machine crash, not just their bytes.
+	dirs := map[string]bool{}
+	for _, f := range w.done {
+		for d := filepath.Dir(f.Staged); ; d = filepath.Dir(d) {
+			dirs[d] = true
+			if d == w.sink.dir || len(d) <= len(w.sink.dir) {
+				break
+			}
+		}
+	}
+	if err := syncDirs(dirs); err != nil {
+		return nil, err
+	}
 	return w.done, nil
 }
 
@@ -466,13 +485,31 @@ func stagingRoot(f PendingFile) string {
 // Commit moves files into place.
 func (c Committer) Commit(ctx context.Context, files []PendingFile) error {
 	names := c.finalNames(files)
-	dirs := map[string]bool{c.Dir: true}
-	final := map[string]bool{}
+	dirs, err := moveIntoPlace(c.Dir, files, names)
+	if err != nil {
+		return err
+	}
+	if c.Replace {
+		final := map[string]bool{}
+		for _, n := range names {
+			final[filepath.Clean(n)] = true
+		}
+		if err := removeOldParts(c.Dir, final); err != nil {
+			return err
+		}
+	}
+	return syncDirs(dirs)
+}
+
+// moveIntoPlace renames each file to its name under dir, skipping a file
+// that an earlier attempt moved (staged copy gone, final name present). It
+// returns the directories that need a sync.
+func moveIntoPlace(dir string, files []PendingFile, names []string) (map[string]bool, error) {
+	dirs := map[string]bool{dir: true}
 	for i, f := range files {
-		dst := filepath.Join(c.Dir, names[i])
-		final[filepath.Clean(names[i])] = true
+		dst := filepath.Join(dir, names[i])
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return fmt.Errorf("parquetio: commit: %w", err)
+			return nil, fmt.Errorf("parquetio: commit: %w", err)
 		}
 		if err := os.Rename(f.Staged, dst); err != nil {
 			if errors.Is(err, os.ErrNotExist) {
@@ -480,15 +517,14 @@ func (c Committer) Commit(ctx context.Context, files []PendingFile) error {
 					continue // moved by an earlier attempt at this commit
 				}
 			}
-			return fmt.Errorf("parquetio: commit: %w", err)
+			return nil, fmt.Errorf("parquetio: commit: %w", err)
 		}
 		dirs[filepath.Dir(dst)] = true
 	}
-	if c.Replace {
-		if err := removeOldParts(c.Dir, final); err != nil {
-			return err
-		}
-	}
+	return dirs, nil
+}
+
+func syncDirs(dirs map[string]bool) error {
 	for d := range dirs {
 		if err := syncDir(d); err != nil {
 			return err
@@ -548,16 +584,16 @@ func removeOldParts(dir string, keep map[string]bool) error {
 	return nil
 }
 
-// syncDir makes the renames in dir durable.
+// syncDir makes the entries created or renamed in dir durable.
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("parquetio: commit: %w", err)
+		return fmt.Errorf("parquetio: sync: %w", err)
 	}
 	defer d.Close()
 	// Some systems cannot sync a directory (EINVAL); the renames stand anyway.
 	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) && !errors.Is(err, syscall.EINVAL) {
-		return fmt.Errorf("parquetio: commit: sync %s: %w", dir, err)
+		return fmt.Errorf("parquetio: sync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -1,5 +1,6 @@
 // Package textio reads and writes text files one line per element, as
-// Beam's TextIO does.
+// Beam's TextIO does, and JSON lines files (ReadJSON, WriteJSON: one
+// encoding/json value per line) through the same machinery.
 //
 // # Reading
 //
@@ -25,7 +26,8 @@
 //     dataflow.NoFiringPane, and leave in batches of up to dataflow.BatchSize.
 //  5. Errors name what failed: a pattern that matches no file names the
 //     pattern; a read error names the file and the byte offset (of the
-//     uncompressed stream, for compressed files).
+//     uncompressed stream, for compressed files); a line that ReadJSON
+//     cannot decode, the file and the line number (path:line).
 //
 // # Writing
 //
@@ -53,6 +55,33 @@
 // Commit renames each file atomically, but not the output as a whole: a
 // reader that lists dir during Commit can see a mix of old and new parts, and
 // a crash during Commit can leave such a mix until the next run commits.
+//
+// # Streaming: one commit per checkpoint
+//
+// The sink is also a dataflow.EpochSink, which the streaming runner commits
+// once per checkpoint for exactly-once output across crashes:
+//  1. Writers stage their files in the sink's temporary directory as above;
+//     closing a writer at a checkpoint barrier is the pre-commit. A writer's
+//     result (EncodeResult: JSON) names its file relative to dir, so that a
+//     new process finds what an old one staged.
+//  2. CommitEpoch moves each staged file to a name derived from its shard
+//     number, dir/<prefix>-<shard, 12 or more digits><suffix>, and leaves
+//     every other file in place: output accumulates epoch after epoch.
+//     Shards are unique within a job, so names never clash. Shards without
+//     lines are removed, not committed. A file already in place (staged
+//     copy gone, final name present) is skipped, so CommitEpoch can be run
+//     again after a crash with the same results; a file that is in neither
+//     place is an error, never skipped.
+//  3. DiscardUncommitted removes the files of every temporary directory in
+//     dir that the given results do not name, and the directories left
+//     empty: what a crashed process staged for epochs that no complete
+//     checkpoint covers. It leaves this sink's own directory alone while
+//     one of its writers is open.
+//
+// In streaming, Abort must not be called on a sink whose staged files a
+// complete checkpoint may still name: it removes the temporary directory
+// with them. A later batch Write into the same directory replaces the
+// streamed parts, as batch runs do.
 //
 // # Concurrency
 //

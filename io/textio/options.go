@@ -86,7 +86,7 @@ func WithCompression(comp Compression) ReadOption {
 	return func(c *readConfig) { c.compression = comp }
 }
 
-// WriteOption configures Write.
+// WriteOption configures Write and WriteJSON.
 type WriteOption func(*writeConfig)
 
 type writeConfig struct {
@@ -96,8 +96,8 @@ type writeConfig struct {
 	hasHeader bool
 }
 
-func newWriteConfig(opts []WriteOption) writeConfig {
-	c := writeConfig{prefix: "part", suffix: ".txt"}
+func newWriteConfig(suffix string, opts []WriteOption) writeConfig {
+	c := writeConfig{prefix: "part", suffix: suffix}
 	for _, o := range opts {
 		o(&c)
 	}
@@ -130,7 +130,8 @@ func WithPrefix(p string) WriteOption {
 	return func(c *writeConfig) { c.prefix = p }
 }
 
-// WithSuffix sets the file name suffix of the shards (".txt" if not given).
+// WithSuffix sets the file name suffix of the shards (".txt" for Write and
+// ".jsonl" for WriteJSON if not given).
 // A suffix ending in ".gz" writes gzip.
 func WithSuffix(s string) WriteOption {
 	return func(c *writeConfig) { c.suffix = s }

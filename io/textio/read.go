@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,38 +22,64 @@ import (
 // a directory; see the package documentation), as a bounded source that
 // runners read in parallel, split by file and by byte range.
 func Read(s dataflow.Scope, name string, pattern string, opts ...ReadOption) dataflow.PCollection[string] {
-	cfg := newReadConfig(opts)
+	return read(s, name, pattern, newReadConfig(opts), "textio.Read", readString)
+}
+
+// ReadJSON returns the values of T that the lines of every file that
+// pattern names hold, one JSON value (encoding/json) per line, as written
+// by WriteJSON; the files are found and split as Read does. A line that is
+// not a JSON value of T, an empty line included, fails the run with an
+// error that names the file and the line number.
+func ReadJSON[T any](s dataflow.Scope, name string, pattern string, opts ...ReadOption) dataflow.PCollection[T] {
+	return read(s, name, pattern, newReadConfig(opts), "textio.ReadJSON", readJSON[T])
+}
+
+func read[T any](s dataflow.Scope, name, pattern string, cfg readConfig, kind string, dec lineDecoder[T]) dataflow.PCollection[T] {
 	if err := cfg.validate(); err != nil {
 		s.Errorf(name, "textio: %v", err)
-		return dataflow.PCollection[string]{}
+		return dataflow.PCollection[T]{}
 	}
 	if pattern == "" {
 		s.Errorf(name, "textio: empty file pattern")
-		return dataflow.PCollection[string]{}
+		return dataflow.PCollection[T]{}
 	}
 	if _, err := filepath.Match(pattern, ""); err != nil {
 		s.Errorf(name, "textio: bad file pattern %q: %v", pattern, err)
-		return dataflow.PCollection[string]{}
+		return dataflow.PCollection[T]{}
 	}
-	return dataflow.Read[string](s, name, &patternSource{pattern: pattern, cfg: cfg})
+	return dataflow.Read[T](s, name, &patternSource[T]{pattern: pattern, cfg: cfg, kind: kind, decode: dec})
+}
+
+// lineDecoder turns a line (without its newline) into an element. The line
+// is only valid during the call.
+type lineDecoder[T any] func(line []byte) (T, error)
+
+func readString(line []byte) (string, error) { return string(line), nil }
+
+func readJSON[T any](line []byte) (T, error) {
+	var v T
+	err := json.Unmarshal(line, &v)
+	return v, err
 }
 
 // patternSource is every file of a pattern; Split resolves the pattern.
-type patternSource struct {
+type patternSource[T any] struct {
 	pattern string
 	cfg     readConfig
+	kind    string // "textio.Read" or "textio.ReadJSON"
+	decode  lineDecoder[T]
 }
 
 var (
-	_ dataflow.BoundedSource[string] = (*patternSource)(nil)
-	_ dataflow.BoundedSource[string] = (*rangeSource)(nil)
+	_ dataflow.BoundedSource[string] = (*patternSource[string])(nil)
+	_ dataflow.BoundedSource[string] = (*rangeSource[string])(nil)
 )
 
-func (p *patternSource) String() string { return fmt.Sprintf("textio.Read(%q)", p.pattern) }
+func (p *patternSource[T]) String() string { return fmt.Sprintf("%s(%q)", p.kind, p.pattern) }
 
 // Split returns one range source per file, or several for a large
 // uncompressed file.
-func (p *patternSource) Split(ctx context.Context, desired int) ([]dataflow.BoundedSource[string], error) {
+func (p *patternSource[T]) Split(ctx context.Context, desired int) ([]dataflow.BoundedSource[T], error) {
 	files, err := expand(p.pattern)
 	if err != nil {
 		return nil, err
@@ -69,11 +96,11 @@ func (p *patternSource) Split(ctx context.Context, desired int) ([]dataflow.Boun
 		// some work, but none so small that opening it costs more than reading it.
 		size = min(size, max(ceilDiv(total, int64(desired)), minAutoSplitSize))
 	}
-	var out []dataflow.BoundedSource[string]
+	var out []dataflow.BoundedSource[T]
 	for _, f := range files {
 		comp := p.cfg.compression.of(f.path)
 		if comp != Uncompressed || f.size <= size {
-			out = append(out, &rangeSource{path: f.path, start: 0, end: math.MaxInt64, comp: comp})
+			out = append(out, &rangeSource[T]{path: f.path, start: 0, end: math.MaxInt64, comp: comp, decode: p.decode})
 			continue
 		}
 		for start := int64(0); start < f.size; start += size {
@@ -81,21 +108,21 @@ func (p *patternSource) Split(ctx context.Context, desired int) ([]dataflow.Boun
 			if end >= f.size {
 				end = math.MaxInt64 // to the end of the file, even if it grew since
 			}
-			out = append(out, &rangeSource{path: f.path, start: start, end: end, comp: comp})
+			out = append(out, &rangeSource[T]{path: f.path, start: start, end: end, comp: comp, decode: p.decode})
 		}
 	}
 	return out, nil
 }
 
 // Read reads every file whole, one after another.
-func (p *patternSource) Read(ctx context.Context, out dataflow.Consumer[string]) error {
+func (p *patternSource[T]) Read(ctx context.Context, out dataflow.Consumer[T]) error {
 	files, err := expand(p.pattern)
 	if err != nil {
 		return err
 	}
 	b := newBatcher(out)
 	for _, f := range files {
-		r := rangeSource{path: f.path, start: 0, end: math.MaxInt64, comp: p.cfg.compression.of(f.path)}
+		r := rangeSource[T]{path: f.path, start: 0, end: math.MaxInt64, comp: p.cfg.compression.of(f.path), decode: p.decode}
 		if err := r.read(ctx, b); err != nil {
 			return err
 		}
@@ -165,13 +192,14 @@ func regular(path string) (fileInfo, bool, error) {
 func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
 
 // rangeSource is the lines of one file that start in [start, end).
-type rangeSource struct {
+type rangeSource[T any] struct {
 	path       string
 	start, end int64 // end is math.MaxInt64 for "to the end of the file"
 	comp       Compression
+	decode     lineDecoder[T]
 }
 
-func (r *rangeSource) String() string {
+func (r *rangeSource[T]) String() string {
 	if r.end == math.MaxInt64 {
 		return fmt.Sprintf("textio:%s[%d:]", r.path, r.start)
 	}
@@ -179,11 +207,11 @@ func (r *rangeSource) String() string {
 }
 
 // Split returns r: a range is already a split.
-func (r *rangeSource) Split(context.Context, int) ([]dataflow.BoundedSource[string], error) {
-	return []dataflow.BoundedSource[string]{r}, nil
+func (r *rangeSource[T]) Split(context.Context, int) ([]dataflow.BoundedSource[T], error) {
+	return []dataflow.BoundedSource[T]{r}, nil
 }
 
-func (r *rangeSource) Read(ctx context.Context, out dataflow.Consumer[string]) error {
+func (r *rangeSource[T]) Read(ctx context.Context, out dataflow.Consumer[T]) error {
 	b := newBatcher(out)
 	if err := r.read(ctx, b); err != nil {
 		return err
@@ -195,7 +223,7 @@ func (r *rangeSource) Read(ctx context.Context, out dataflow.Consumer[string]) e
 // call costs little next to the lines it brings.
 const readBufferSize = 256 << 10
 
-func (r *rangeSource) read(ctx context.Context, b *batcher) error {
+func (r *rangeSource[T]) read(ctx context.Context, b *batcher[T]) error {
 	f, err := os.Open(r.path)
 	if err != nil {
 		return fmt.Errorf("textio: %w", err) // *PathError names the file
@@ -243,6 +271,7 @@ func (r *rangeSource) read(ctx context.Context, b *batcher) error {
 				return err
 			}
 		}
+		start := lr.pos
 		line, err := lr.next()
 		if err == io.EOF {
 			return nil
@@ -250,7 +279,11 @@ func (r *rangeSource) read(ctx context.Context, b *batcher) error {
 		if err != nil {
 			return err
 		}
-		if err := b.add(line); err != nil {
+		v, err := r.decode(line)
+		if err != nil {
+			return r.decodeError(start, err)
+		}
+		if err := b.add(v); err != nil {
 			return err
 		}
 	}
@@ -291,25 +324,71 @@ func (lr *lineReader) next() ([]byte, error) {
 	return line, nil
 }
 
+// decodeError names the file and the line number of the line at byte
+// offset start that did not decode. Ranges do not count lines as they read
+// (a range that starts part way through a file does not know how many
+// lines precede it), so this counts them from the start of the file, which
+// only a failing run pays for.
+func (r *rangeSource[T]) decodeError(start int64, err error) error {
+	n, cerr := countLines(r.path, r.comp, start)
+	if cerr != nil {
+		return fmt.Errorf("textio: %s: line at byte %d: %w", r.path, start, err)
+	}
+	return fmt.Errorf("textio: %s:%d: %w", r.path, n+1, err)
+}
+
+// countLines counts the newlines in the first n bytes of the (decompressed)
+// file at path.
+func countLines(path string, comp Compression, n int64) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	var src io.Reader = f
+	if comp == Gzip {
+		zr, err := gzip.NewReader(bufio.NewReader(f))
+		if err != nil {
+			return 0, err
+		}
+		defer zr.Close()
+		src = zr
+	}
+	br := bufio.NewReaderSize(io.LimitReader(src, n), readBufferSize)
+	var lines int64
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(chunk) > 0 && chunk[len(chunk)-1] == '\n' {
+			lines++
+		}
+		if err == io.EOF {
+			return lines, nil
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return 0, err
+		}
+	}
+}
+
 // batcher turns lines into batches of elements, reusing one batch.
-type batcher struct {
-	out   dataflow.Consumer[string]
-	batch []dataflow.Elem[string]
+type batcher[T any] struct {
+	out   dataflow.Consumer[T]
+	batch []dataflow.Elem[T]
 }
 
-func newBatcher(out dataflow.Consumer[string]) *batcher {
-	return &batcher{out: out, batch: make([]dataflow.Elem[string], 0, dataflow.BatchSize)}
+func newBatcher[T any](out dataflow.Consumer[T]) *batcher[T] {
+	return &batcher[T]{out: out, batch: make([]dataflow.Elem[T], 0, dataflow.BatchSize)}
 }
 
-func (b *batcher) add(line []byte) error {
-	b.batch = append(b.batch, dataflow.Elem[string]{Value: string(line), Time: dataflow.MinTime, Window: dataflow.GlobalWindow, Pane: dataflow.NoFiringPane})
+func (b *batcher[T]) add(v T) error {
+	b.batch = append(b.batch, dataflow.Elem[T]{Value: v, Time: dataflow.MinTime, Window: dataflow.GlobalWindow, Pane: dataflow.NoFiringPane})
 	if len(b.batch) >= dataflow.BatchSize {
 		return b.flush()
 	}
 	return nil
 }
 
-func (b *batcher) flush() error {
+func (b *batcher[T]) flush() error {
 	if len(b.batch) == 0 {
 		return nil
 	}

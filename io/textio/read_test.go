@@ -106,14 +106,14 @@ func TestSplitReadsEveryLineOnce(t *testing.T) {
 		writeFile(t, path, tc.content)
 		want := wantLines(tc.content)
 		for size := int64(1); size <= int64(len(tc.content))+1; size++ {
-			src := &patternSource{pattern: path, cfg: newReadConfig([]ReadOption{WithSplitSize(size)})}
+			src := lineSource(path, newReadConfig([]ReadOption{WithSplitSize(size)}))
 			got, parts := readSplits(t, src, 1)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("case %d %q, split size %d (%d parts): lines differ (-want +got):\n%s", i, tc.name, size, parts, diff)
 			}
 		}
 		// The unsplit source reads the same.
-		src := &patternSource{pattern: path, cfg: newReadConfig(nil)}
+		src := lineSource(path, newReadConfig(nil))
 		c := &collect{t: t}
 		if err := src.Read(context.Background(), c); err != nil {
 			t.Fatal(err)
@@ -139,7 +139,7 @@ func TestSplitSevenBytes(t *testing.T) {
 	for _, content := range []string{b.String(), strings.TrimSuffix(b.String(), "\n")} {
 		path := filepath.Join(t.TempDir(), "seven.txt")
 		writeFile(t, path, content)
-		src := &patternSource{pattern: path, cfg: newReadConfig([]ReadOption{WithSplitSize(7)})}
+		src := lineSource(path, newReadConfig([]ReadOption{WithSplitSize(7)}))
 		got, parts := readSplits(t, src, 4)
 		if want := (len(content) + 6) / 7; parts != want {
 			t.Errorf("%d parts, want %d", parts, want)
@@ -165,7 +165,7 @@ func TestSplitRandom(t *testing.T) {
 		path := filepath.Join(dir, "random.txt")
 		writeFile(t, path, content)
 		size := int64(1 + rng.IntN(16))
-		src := &patternSource{pattern: path, cfg: newReadConfig([]ReadOption{WithSplitSize(size)})}
+		src := lineSource(path, newReadConfig([]ReadOption{WithSplitSize(size)}))
 		got, _ := readSplits(t, src, 1)
 		if diff := cmp.Diff(wantLines(content), got); diff != "" {
 			t.Fatalf("seed %d, iteration %d, content %q, split size %d: lines differ (-want +got):\n%s", seed, i, content, size, diff)
@@ -180,7 +180,7 @@ func TestLongLines(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "long.txt")
 	writeFile(t, path, content)
 	for _, size := range []int64{50000, readBufferSize / 3, readBufferSize, DefaultSplitSize} {
-		src := &patternSource{pattern: path, cfg: newReadConfig([]ReadOption{WithSplitSize(size)})}
+		src := lineSource(path, newReadConfig([]ReadOption{WithSplitSize(size)}))
 		got, _ := readSplits(t, src, 1)
 		if diff := cmp.Diff(wantLines(content), got); diff != "" {
 			t.Errorf("split size %d: lines differ (-want +got):\n%.500s", size, diff)
@@ -196,7 +196,7 @@ func TestSplitDesired(t *testing.T) {
 	content := strings.Repeat(line, 3<<20/len(line))
 	writeFile(t, filepath.Join(dir, "big.txt"), content)
 	writeFile(t, filepath.Join(dir, "small.txt"), "one\ntwo\n")
-	src := &patternSource{pattern: dir, cfg: newReadConfig(nil)}
+	src := lineSource(dir, newReadConfig(nil))
 	got, parts := readSplits(t, src, 16)
 	if parts != 4 { // 3 ranges of big.txt, and small.txt
 		t.Errorf("%d parts, want 4", parts)
@@ -225,7 +225,7 @@ func TestExpand(t *testing.T) {
 		{filepath.Join(dir, "c.log"), []string{"c.log"}},
 		{filepath.Join(dir, ".hidden"), []string{".hidden"}}, // named explicitly
 	} {
-		got, _ := readSplits(t, &patternSource{pattern: tc.pattern, cfg: newReadConfig(nil)}, 8)
+		got, _ := readSplits(t, lineSource(tc.pattern, newReadConfig(nil)), 8)
 		if diff := cmp.Diff(tc.want, got); diff != "" {
 			t.Errorf("pattern %q: (-want +got):\n%s", tc.pattern, diff)
 		}
@@ -234,7 +234,7 @@ func TestExpand(t *testing.T) {
 
 func TestNoMatchNamesPattern(t *testing.T) {
 	pattern := filepath.Join(t.TempDir(), "nothing-*.txt")
-	src := &patternSource{pattern: pattern, cfg: newReadConfig(nil)}
+	src := lineSource(pattern, newReadConfig(nil))
 	_, err := src.Split(context.Background(), 4)
 	if err == nil || !strings.Contains(err.Error(), pattern) {
 		t.Errorf("Split error %v, want one naming %q", err, pattern)
@@ -245,7 +245,7 @@ func TestNoMatchNamesPattern(t *testing.T) {
 	}
 	// An empty directory matches nothing too.
 	empty := t.TempDir()
-	if _, err := (&patternSource{pattern: empty, cfg: newReadConfig(nil)}).Split(context.Background(), 1); err == nil || !strings.Contains(err.Error(), empty) {
+	if _, err := lineSource(empty, newReadConfig(nil)).Split(context.Background(), 1); err == nil || !strings.Contains(err.Error(), empty) {
 		t.Errorf("Split of an empty directory: error %v, want one naming it", err)
 	}
 }
@@ -270,7 +270,7 @@ func TestGzip(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Compressed files are one split each, whatever the split size.
-	src := &patternSource{pattern: dir, cfg: newReadConfig([]ReadOption{WithSplitSize(2)})}
+	src := lineSource(dir, newReadConfig([]ReadOption{WithSplitSize(2)}))
 	got, parts := readSplits(t, src, 8)
 	if parts != 1 {
 		t.Errorf("%d parts, want 1", parts)
@@ -282,7 +282,7 @@ func TestGzip(t *testing.T) {
 	if err := os.Rename(filepath.Join(dir, "a.txt.gz"), filepath.Join(dir, "a.z")); err != nil {
 		t.Fatal(err)
 	}
-	src = &patternSource{pattern: dir, cfg: newReadConfig([]ReadOption{WithCompression(Gzip)})}
+	src = lineSource(dir, newReadConfig([]ReadOption{WithCompression(Gzip)}))
 	got, _ = readSplits(t, src, 8)
 	if diff := cmp.Diff(wantLines(content), got); diff != "" {
 		t.Errorf("WithCompression(Gzip): (-want +got):\n%s", diff)
@@ -297,7 +297,7 @@ func TestReadErrorNamesFileAndOffset(t *testing.T) {
 	if err := os.WriteFile(path, z[:len(z)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	src := &patternSource{pattern: path, cfg: newReadConfig(nil)}
+	src := lineSource(path, newReadConfig(nil))
 	parts, err := src.Split(context.Background(), 1)
 	if err != nil {
 		t.Fatal(err)
@@ -314,7 +314,7 @@ func TestReadCancelled(t *testing.T) {
 	writeFile(t, path, strings.Repeat("x\n", 10*dataflow.BatchSize))
 	ctx, cancel := context.WithCancel(context.Background())
 	n := 0
-	err := (&patternSource{pattern: path, cfg: newReadConfig(nil)}).Read(ctx, dataflow.ConsumerFunc[string](func(b []dataflow.Elem[string]) error {
+	err := lineSource(path, newReadConfig(nil)).Read(ctx, dataflow.ConsumerFunc[string](func(b []dataflow.Elem[string]) error {
 		n += len(b)
 		cancel()
 		return nil
@@ -322,4 +322,9 @@ func TestReadCancelled(t *testing.T) {
 	if err != context.Canceled {
 		t.Errorf("error %v after %d lines, want context.Canceled", err, n)
 	}
+}
+
+// lineSource is the source of Read.
+func lineSource(pattern string, cfg readConfig) *patternSource[string] {
+	return &patternSource[string]{pattern: pattern, cfg: cfg, kind: "textio.Read", decode: readString}
 }
