@@ -109,20 +109,27 @@ func (c *cache) spillEntry(sc scope, k []byte) error {
 	if !ok || !e.unwritten() {
 		return nil
 	}
+	return c.spillFound(m, sc, string(k), e)
+}
+
+func (c *cache) spillFound(m map[string]entry, sc scope, k string, e entry) error {
 	before := cap(e.val)
-	if err := c.spill(sc, string(k), &e); err != nil {
+	if err := c.spill(sc, k, &e); err != nil {
 		return err
 	}
 	c.used += int64(cap(e.val) - before)
-	m[string(k)] = e
+	m[k] = e
 	return nil
 }
 
 // spillAll writes every unwritten entry to the batch.
 func (c *cache) spillAll() error {
 	for _, r := range c.dirty {
-		if err := c.spillEntry(r.sc, []byte(r.k)); err != nil {
-			return err
+		m := c.scopes[r.sc]
+		if e, ok := m[r.k]; ok && e.unwritten() {
+			if err := c.spillFound(m, r.sc, r.k, e); err != nil {
+				return err
+			}
 		}
 	}
 	clear(c.dirty)

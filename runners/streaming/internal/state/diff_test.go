@@ -181,7 +181,7 @@ func TestDifferential(t *testing.T) {
 
 func runDifferential(t *testing.T, seed uint64, opts Options, ops int) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x5eed))
-	fs := vfs.NewMem()
+	fs := &gateFS{FS: vfs.NewMem()}
 	opts.FS = fs
 	const lateness = 5
 	dbDir := "db"
@@ -213,7 +213,44 @@ func runDifferential(t *testing.T, seed uint64, opts Options, ops int) {
 	wm := df.EventTime(-30)
 	ckpt := 0
 
+	// An asynchronous checkpoint stays pending (its Pebble part held at
+	// the gate) for a random number of operations, which use the store as
+	// usual; then it is restored beside the run and must hold exactly the
+	// state dumped right after its BeginCheckpoint.
+	var pending *PendingCheckpoint
+	var pendingDump []kv
+	releaseAt := 0
+	finish := func() {
+		t.Helper()
+		if pending == nil {
+			return
+		}
+		fs.open()
+		if err := pending.Wait(); err != nil {
+			t.Fatalf("checkpoint %s: %v", pending.Dir(), err)
+		}
+		restored := pending.Dir() + "-restored"
+		if err := Restore(pending.Dir(), restored, opts); err != nil {
+			t.Fatal(err)
+		}
+		rs, err := Open(restored, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := gocmp.Diff(pendingDump, dumpStore(t, rs)); diff != "" {
+			t.Fatalf("checkpoint %s differs from the state at its BeginCheckpoint (-want +got):\n%s", pending.Dir(), diff)
+		}
+		if err := rs.Close(); err != nil {
+			t.Fatal(err)
+		}
+		pending = nil
+	}
+	defer fs.open()
+
 	for op := range ops {
+		if pending != nil && op >= releaseAt {
+			finish()
+		}
 		key := keys[pick(len(keys))]
 		w := windows[pick(len(windows))]
 		id := ids[pick(len(ids))]
@@ -381,8 +418,9 @@ func runDifferential(t *testing.T, seed uint64, opts Options, ops int) {
 			if err := s.Flush(); err != nil {
 				fail("Flush: %v", err)
 			}
-		case r < 98:
+		case r < 97:
 			// Reopen: everything flushed must survive, caches start cold.
+			finish()
 			if err := s.Flush(); err != nil {
 				fail("Flush: %v", err)
 			}
@@ -395,6 +433,15 @@ func runDifferential(t *testing.T, seed uint64, opts Options, ops int) {
 			if st, err = s.Stage("gbk", StageOptions{AllowedLateness: lateness}); err != nil {
 				fail("Stage: %v", err)
 			}
+		case r < 98 || pending != nil:
+			finish()
+			ckpt++
+			fs.close()
+			p, err := s.BeginCheckpoint(fmt.Sprintf("ckpt-%d", ckpt))
+			if err != nil {
+				fail("BeginCheckpoint: %v", err)
+			}
+			pending, pendingDump, releaseAt = p, dumpStore(t, s), op+1+pick(100)
 		default:
 			// Checkpoint, restore into a new directory and continue there.
 			ckpt++
@@ -417,6 +464,7 @@ func runDifferential(t *testing.T, seed uint64, opts Options, ops int) {
 			}
 		}
 	}
+	finish()
 	// Finally every read of every key, window and id agrees.
 	for _, key := range keys {
 		kb, rb := st.Backend([]byte(key)), ref.backend(key)

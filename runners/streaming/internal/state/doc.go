@@ -9,9 +9,11 @@
 // and element buffers) touch only the cache; what the cache evicts or must
 // make visible to an iteration is written to the batch, which reads see;
 // Flush writes the rest and commits the batch, which is also committed early
-// when it outgrows its share of Options.CacheBytes. Checkpoint flushes and
-// takes a Pebble checkpoint (hard-linked SSTs); Restore puts one back in
-// place.
+// when it outgrows its share of Options.CacheBytes. BeginCheckpoint takes
+// the cut (invariant 9) and writes a Pebble checkpoint (hard-linked SSTs,
+// copied WAL and manifest) in the background while processing goes on;
+// PendingCheckpoint.Wait reports when it is complete, and Checkpoint is the
+// two in a row. Restore puts a checkpoint back in place.
 //
 // # Key layout
 //
@@ -79,19 +81,48 @@
 //     buffer of their range; Flush spills everything. The live database is
 //     never a recovery source; only checkpoints are consistent cuts. So
 //     commits do not sync, and an early commit between two checkpoints is
-//     harmless.
+//     harmless (but see 9).
 //  8. Chunk numbers grow with every chunk written and are stored with every
 //     commit, and a buffer's pending values are written as one chunk, so
 //     the chunks of a buffer sort in append order, across reopens and
 //     restores. Appending never reads.
+//  9. A checkpoint holds exactly the writes made before its
+//     BeginCheckpoint. BeginCheckpoint spills the cache into the batch
+//     (the cut: the batch over Pebble is then the whole state) and hands a
+//     copy of the batch's bytes to a goroutine, which applies it to Pebble
+//     and then takes Pebble's checkpoint. From the cut until that goroutine
+//     is done, the Store writes nothing to Pebble, because Pebble's
+//     checkpoint copies the WAL files at its end and they would carry any
+//     later commit. Instead the batch keeps every write made meanwhile:
+//     early commits wait (until the batch has grown by
+//     Options.deferredBatchBytes since the cut, four times its share;
+//     past that a write waits for the checkpoint), Flush only spills the
+//     cache into the batch, and ExpireWindows puts its range deletions in
+//     the batch. Reads see the batch over Pebble, which is the same state
+//     whether or not the copy has been applied yet (the batch holds the
+//     same writes, later ones shadowing earlier). When the Store learns
+//     that the checkpoint is done it drops the batch's entries up to the
+//     cut, which Pebble now holds (if the apply failed it keeps them;
+//     applying them twice leaves the same state). Pebble's own background
+//     work (flushes, compactions) changes files, not contents, and the
+//     checkpoint holds on to its version's files and WAL.
 //
 // # Concurrency
 //
 // A Store and its Stages and KeyedBackends are used by one goroutine at a
-// time; Size may be called from any goroutine while the Store is open.
+// time; Size may be called from any goroutine while the Store is open, and
+// a PendingCheckpoint's Wait and Done from any goroutine, even after Close.
+// A pending checkpoint's goroutine uses only the Pebble database, never the
+// Store's batch or cache; the Store learns that it is done when it next
+// commits, flushes, expires windows or checkpoints. BeginCheckpoint while
+// another checkpoint is pending waits for that one first; Close waits for
+// a pending checkpoint.
+//
 // Values returned by reads must not be modified; those of Get and
 // GetWindowState stay valid, those of Scan and Elements until the
 // iteration advances. Writes made while an iteration is open are not seen
 // by it; the batch is never committed under an open iterator, and Flush,
-// Checkpoint and ExpireWindows fail while one is open.
+// Checkpoint, BeginCheckpoint and ExpireWindows fail while one is open. An
+// iterator opened while a checkpoint is pending sees the state as usual,
+// and may stay open when the checkpoint completes.
 package state

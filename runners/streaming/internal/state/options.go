@@ -23,7 +23,9 @@ type Options struct {
 	// is applied by Pebble as a flushable batch, sorted once, rather than
 	// inserted into the memtable: BenchmarkStateLargerThanCache puts about
 	// 1.7 times faster than with a batch kept under half a memtable.)
-	// Default 64 MiB; at least 1 MiB.
+	// While a checkpoint completes in the background nothing is committed,
+	// and the batch may grow to half of CacheBytes before writes wait for
+	// the checkpoint. Default 64 MiB; at least 1 MiB.
 	CacheBytes int64
 	// FS is the file system; default vfs.Default. Tests pass vfs.NewMem()
 	// or an errorfs wrapper.
@@ -78,6 +80,12 @@ func (o *Options) batchBytes() int {
 	}
 	return int(o.CacheBytes / 8)
 }
+
+// deferredBatchBytes is how large the batch may grow while a checkpoint is
+// pending (four times batchBytes: a checkpoint's background part takes a
+// few hundred milliseconds at most, and writes should rarely wait for it).
+func (o *Options) deferredBatchBytes() int { return 4 * o.batchBytes() }
+
 func (o *Options) memTableBytes() uint64 { return uint64(max(o.CacheBytes/8, 4<<20)) }
 
 // StageOptions configure the state of one stage.

@@ -308,8 +308,8 @@ func (st *Stage) DropWindow(key []byte, w dataflow.Window) error {
 // at the end of the global window) is before watermark. It reads the
 // window index, not the state: each expired window costs a range deletion
 // per key group and kind of state it holds, plus a point deletion per
-// timer it still has. It commits the batch. It returns the number of
-// windows removed.
+// timer it still has. It commits the batch (unless a checkpoint is
+// pending). It returns the number of windows removed.
 func (st *Stage) ExpireWindows(watermark dataflow.EventTime) (int, error) {
 	s := st.s
 	if err := s.check(); err != nil {
@@ -359,6 +359,24 @@ func (st *Stage) ExpireWindows(watermark dataflow.EventTime) (int, error) {
 		if err := st.dropTimerIndex(sp.start, sp.end); err != nil {
 			return 0, err
 		}
+	}
+	if !s.settle(false) {
+		// A checkpoint is pending and Pebble must not be written
+		// (invariant 9): the range deletions go to the batch, which then
+		// re-fragments its tombstones once, on its next read, and commits
+		// them in order with the rest once the checkpoint is done.
+		for _, sp := range spans {
+			if err := s.batch.DeleteRange(sp.start, sp.end, nil); err != nil {
+				return 0, fmt.Errorf("state: stage %q: expire: %w", st.name, err)
+			}
+		}
+		if err := s.batch.DeleteRange(lo, hi, nil); err != nil {
+			return 0, fmt.Errorf("state: stage %q: expire: %w", st.name, err)
+		}
+		for w := range windows {
+			s.cache.dropScope(st.scope(w))
+		}
+		return len(windows), s.wrote()
 	}
 	// The batch must reach Pebble before the range deletions, which go
 	// straight to Pebble so the indexed batch never holds range tombstones

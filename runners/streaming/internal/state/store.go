@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -47,6 +49,21 @@ type Store struct {
 	// err is sticky: after a failed commit the batch's fate is unknown, and
 	// every later call fails with it.
 	err error
+
+	// pending is the checkpoint whose Pebble part is still running in the
+	// background, or nil. While it is set nothing is written to Pebble
+	// (doc.go, invariant 9): the batch keeps every write, so the checkpoint
+	// holds exactly the state of its BeginCheckpoint. settle clears it.
+	pending *PendingCheckpoint
+	// deferredFlush is set by a Flush made while a checkpoint was pending,
+	// whose writes the batch holds: Close commits them. Any commit clears it.
+	deferredFlush bool
+	// stalls and stalled count the waits of writes for a pending checkpoint
+	// because the batch outgrew deferredBatchBytes, and maxTrim is the
+	// longest trimBatch (for benchmarks).
+	stalls  int
+	stalled time.Duration
+	maxTrim time.Duration
 
 	// Scratch buffers for keys, one per role so that a key built in one
 	// role survives the building of another (sbuf and cbuf are spill's,
@@ -195,13 +212,24 @@ func (s *Store) Stage(name string, opts StageOptions) (*Stage, error) {
 }
 
 // Flush commits every write so far to Pebble. It does not sync: the live
-// database is never a recovery source (doc.go, invariant 7); Checkpoint is.
+// database is never a recovery source (doc.go, invariant 7); checkpoints
+// are. While a checkpoint is pending it only moves the cache's unwritten
+// state into the batch, which is committed once the checkpoint is done
+// (invariant 9); reads see the same either way.
 func (s *Store) Flush() error {
 	if err := s.check(); err != nil {
 		return err
 	}
 	if s.iters > 0 {
 		return errors.New("state: Flush while an iterator over state is open")
+	}
+	if !s.settle(false) {
+		if err := s.cache.spillAll(); err != nil {
+			s.err = fmt.Errorf("state: flush: %w", err)
+			return s.err
+		}
+		s.deferredFlush = true
+		return s.wrote()
 	}
 	if err := s.commit(); err != nil {
 		return err
@@ -226,7 +254,12 @@ func (s *Store) Flush() error {
 	return nil
 }
 
+// commit writes the batch to Pebble. The caller has settled the pending
+// checkpoint: nothing may reach Pebble while one runs.
 func (s *Store) commit() error {
+	if s.pending != nil {
+		panic("state: commit while a checkpoint is pending")
+	}
 	if s.batch.Empty() {
 		return nil
 	}
@@ -238,30 +271,207 @@ func (s *Store) commit() error {
 		return s.err
 	}
 	s.batch.Reset()
+	s.deferredFlush = false
 	return nil
 }
 
 // wrote is called after every write: it commits the batch early when it has
 // grown past its share of CacheBytes, so memory stays bounded between
-// Flushes.
+// Flushes. While a checkpoint is pending the batch may grow to
+// deferredBatchBytes; past that the write waits for the checkpoint.
 func (s *Store) wrote() error {
-	if s.iters == 0 && s.batch.Len() > s.opts.batchBytes() {
-		return s.commit()
+	if s.iters > 0 || s.batch.Len() <= s.opts.batchBytes() {
+		return nil
 	}
+	if !s.settle(false) {
+		if s.batch.Len()-s.pending.cutLen <= s.opts.deferredBatchBytes() {
+			return nil
+		}
+		start := time.Now()
+		s.settle(true)
+		s.stalls++
+		s.stalled += time.Since(start)
+	}
+	return s.commit()
+}
+
+// settle forgets the pending checkpoint if it is done (or, with block, once
+// it is), and reports whether none is pending: whether Pebble may be
+// written. The checkpoint's error is Wait's to report, not the Store's: the
+// live state is intact whatever became of the copy.
+func (s *Store) settle(block bool) bool {
+	p := s.pending
+	if p == nil {
+		return true
+	}
+	if block {
+		<-p.done
+	} else {
+		select {
+		case <-p.done:
+		default:
+			return false
+		}
+	}
+	s.pending = nil
+	if p.applied && p.cutLen > 0 && s.iters == 0 {
+		// Pebble holds the batch up to the cut: keep only what followed.
+		// Otherwise (the background apply failed, or an iterator is open
+		// over the batch) the whole batch is committed later; applying the
+		// part before the cut twice leaves the state as applying it once,
+		// since each key ends with the last of its writes either way.
+		start := time.Now()
+		if err := s.trimBatch(p.cutLen, p.cutCount); err != nil {
+			s.err = fmt.Errorf("state: after checkpoint to %s: %w", p.dir, err)
+		}
+		s.maxTrim = max(s.maxTrim, time.Since(start))
+	}
+	return true
+}
+
+// trimBatch replaces the batch with one holding only its entries after the
+// first cutLen bytes (cutCount entries), which Pebble already holds. The
+// new batch indexes them again; the old one is closed. No iterator may be
+// open over the batch.
+func (s *Store) trimBatch(cutLen int, cutCount uint32) error {
+	nb := s.db.NewIndexedBatch()
+	repr := s.batch.Repr()
+	if n := s.batch.Count() - cutCount; n > 0 {
+		tail := make([]byte, batchHeaderLen, batchHeaderLen+len(repr)-cutLen)
+		binary.LittleEndian.PutUint32(tail[8:], n)
+		tail = append(tail, repr[cutLen:]...)
+		tb := s.db.NewBatch()
+		err := tb.SetRepr(tail)
+		if err == nil {
+			err = nb.Apply(tb, nil)
+		}
+		tb.Close()
+		if err != nil {
+			nb.Close()
+			return err
+		}
+	}
+	s.batch.Close()
+	s.batch = nb
 	return nil
 }
 
-// Checkpoint flushes and writes a consistent snapshot of the state to dir,
-// which must not exist. SSTs are hard-linked (on the same file system),
-// so the cost is the WAL and manifest copies, not the size of the state.
+// batchHeaderLen is the length of a Pebble batch's header: an 8-byte
+// sequence number, then a 4-byte little-endian count of entries.
+const batchHeaderLen = 12
+
+// PendingCheckpoint is a checkpoint begun by BeginCheckpoint whose files
+// are being written in the background.
+type PendingCheckpoint struct {
+	dir  string
+	done chan struct{}
+	// Written by the background goroutine before done is closed.
+	err     error
+	applied bool // the batch up to the cut is in Pebble
+	// The batch's length and count at the cut, for trimBatch.
+	cutLen   int
+	cutCount uint32
+}
+
+// Dir returns the directory the checkpoint is written to.
+func (p *PendingCheckpoint) Dir() string { return p.dir }
+
+// Done returns a channel closed when the checkpoint is complete or has
+// failed; Wait then returns at once.
+func (p *PendingCheckpoint) Done() <-chan struct{} { return p.done }
+
+// Wait waits for the checkpoint and returns nil once its directory holds
+// a complete checkpoint, ready for Restore. On error the directory has
+// been removed (as far as the file system allowed). Wait may be called
+// from any goroutine, any number of times.
+func (p *PendingCheckpoint) Wait() error {
+	<-p.done
+	return p.err
+}
+
+// BeginCheckpoint starts a checkpoint of the state as of the call into
+// dir, which must not exist, and returns once the cut is taken: every
+// write before the call is in the checkpoint, none after it. The Store may
+// be used again right away, including while the checkpoint's files are
+// written in the background; Wait reports when they are complete.
+//
+// The synchronous part spills the cache into the batch and copies the
+// batch's bytes: no Pebble write, so no Pebble write stall, holds up the
+// caller. In the background the copy is applied to Pebble, then Pebble's
+// checkpoint (a WAL sync, hard-linked SSTs, copied manifest and WAL) is
+// taken. Until both are done the Store writes nothing to Pebble (doc.go,
+// invariant 9), so what the checkpoint holds is exactly the cut. A
+// BeginCheckpoint while another is pending first waits for that one.
+func (s *Store) BeginCheckpoint(dir string) (*PendingCheckpoint, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	if s.iters > 0 {
+		return nil, errors.New("state: checkpoint while an iterator over state is open")
+	}
+	s.settle(true)
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	// Pebble checks this too, but only in the background: an existing
+	// directory is the caller's mistake and is better reported here.
+	if _, err := s.opts.FS.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+		if err == nil {
+			err = fs.ErrExist
+		}
+		return nil, fmt.Errorf("state: checkpoint to %s: %w", dir, err)
+	}
+	// The cut: the cache's unwritten state joins the batch, which then
+	// holds every write that Pebble does not.
+	if err := s.cache.spillAll(); err != nil {
+		s.err = fmt.Errorf("state: checkpoint: %w", err)
+		return nil, s.err
+	}
+	p := &PendingCheckpoint{dir: dir, done: make(chan struct{})}
+	var cut []byte
+	if !s.batch.Empty() {
+		if err := s.batch.Set(metaKey("seq"), binary.AppendUvarint(nil, s.seq), nil); err != nil {
+			return nil, fmt.Errorf("state: checkpoint: %w", err)
+		}
+		// A copy: the batch goes on growing (and Pebble rewrites its
+		// header) while the copy is applied.
+		cut = bytes.Clone(s.batch.Repr())
+		p.cutLen, p.cutCount = len(cut), s.batch.Count()
+	}
+	s.pending = p
+	db := s.db
+	go func() {
+		defer close(p.done)
+		if cut != nil {
+			b := db.NewBatch()
+			err := b.SetRepr(cut)
+			if err == nil {
+				err = db.Apply(b, pebble.NoSync)
+			}
+			b.Close()
+			if err != nil {
+				p.err = fmt.Errorf("state: checkpoint to %s: apply: %w", dir, err)
+				return
+			}
+		}
+		p.applied = true
+		if err := db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
+			p.err = fmt.Errorf("state: checkpoint to %s: %w", dir, err)
+		}
+	}()
+	return p, nil
+}
+
+// Checkpoint writes a consistent snapshot of the state to dir, which must
+// not exist: BeginCheckpoint, then Wait. SSTs are hard-linked (on the same
+// file system), so the cost is the WAL and manifest copies, not the size
+// of the state.
 func (s *Store) Checkpoint(dir string) error {
-	if err := s.Flush(); err != nil {
+	p, err := s.BeginCheckpoint(dir)
+	if err != nil {
 		return err
 	}
-	if err := s.db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
-		return fmt.Errorf("state: checkpoint to %s: %w", dir, err)
-	}
-	return nil
+	return p.Wait()
 }
 
 // Size returns the disk space the state uses, in bytes (Pebble's
@@ -269,14 +479,21 @@ func (s *Store) Checkpoint(dir string) error {
 // other methods it may be called from any goroutine, but not after Close.
 func (s *Store) Size() uint64 { return s.db.Metrics().DiskSpaceUsage() }
 
-// Close closes the database. Writes not Flushed are discarded, except those
-// an early commit already wrote.
+// Close waits for a pending checkpoint, then closes the database. Writes
+// not Flushed are discarded, except those an early commit already wrote.
 func (s *Store) Close() error {
 	if s.db == nil {
 		return errors.New("state: store closed twice")
 	}
+	s.settle(true)
+	var err error
+	if s.deferredFlush && s.check() == nil {
+		err = s.commit()
+	}
 	s.batch.Close()
-	err := s.db.Close()
+	if cerr := s.db.Close(); err == nil {
+		err = cerr
+	}
 	s.db = nil
 	if err != nil {
 		return fmt.Errorf("state: close %s: %w", s.dir, err)
