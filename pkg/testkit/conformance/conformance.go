@@ -101,13 +101,22 @@ func RunCase(ctx context.Context, r dataflow.Runner, c Case) error {
 	return errors.Join(errs...)
 }
 
+var streamingCase = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range StreamingCases() {
+		m[c.Name] = true
+	}
+	return m
+}()
+
 // Option configures Run and RunCases.
 type Option func(*config)
 
 type config struct {
-	timeout    time.Duration
-	parallel   bool
-	deviations map[string]string
+	timeout     time.Duration
+	parallel    bool
+	boundedOnly bool
+	deviations  map[string]string
 }
 
 // DefaultTimeout bounds each case's run, so that a runner that hangs fails
@@ -134,11 +143,17 @@ func KnownDeviation(name, reason string) Option {
 	}
 }
 
-// Run runs every case of the suite on r, each as a subtest named after the
-// case, and fails each case that does not conform.
+// BoundedOnly declares a runner of bounded input only: the cases of
+// StreamingCases must then be rejected before they run, with an error that
+// says the input is unbounded.
+func BoundedOnly() Option { return func(c *config) { c.boundedOnly = true } }
+
+// Run runs every case of the suite (Cases and StreamingCases) on r, each
+// as a subtest named after the case, and fails each case that does not
+// conform.
 func Run(t *testing.T, r dataflow.Runner, opts ...Option) {
 	t.Helper()
-	RunCases(t, r, Cases(), opts...)
+	RunCases(t, r, append(Cases(), StreamingCases()...), opts...)
 }
 
 // RunCases runs the given cases on r, as Run does.
@@ -172,7 +187,15 @@ func RunCases(t *testing.T, r dataflow.Runner, cases []Case, opts ...Option) {
 			}
 			ctx, cancel := context.WithTimeout(t.Context(), cfg.timeout)
 			defer cancel()
-			err := RunCase(ctx, r, c)
+			var err error
+			if cfg.boundedOnly && streamingCase[c.Name] {
+				err = RunCase(ctx, r, Case{Name: c.Name, Build: func(s dataflow.Scope) Expect {
+					c.Build(s)
+					return Expect{Rejected: true, Error: []string{"unbounded"}}
+				}})
+			} else {
+				err = RunCase(ctx, r, c)
+			}
 			reason, deviates := cfg.deviations[c.Name]
 			switch {
 			case deviates && err == nil:

@@ -25,7 +25,7 @@ func TestDirect(t *testing.T) {
 			if opts.MemoryBudget != 0 {
 				opts.SpillDir = t.TempDir()
 			}
-			conformance.Run(t, direct.New(opts))
+			conformance.Run(t, direct.New(opts), conformance.BoundedOnly())
 		})
 	}
 }

@@ -1,0 +1,297 @@
+package streaming
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	df "github.com/sluicedata/sluice/pkg/dataflow"
+	"github.com/sluicedata/sluice/runners/streaming/internal/checkpoint"
+	"github.com/sluicedata/sluice/runners/streaming/internal/state"
+)
+
+type checkpointKind uint8
+
+const (
+	checkpointPeriodic checkpointKind = iota
+	checkpointSavepoint
+	checkpointFinal
+)
+
+// runtimeKey is the Operators entry of a manifest that holds runtimeState.
+const runtimeKey = "\x00runtime"
+
+// restored is what a job resumes from.
+type restored struct {
+	id      int64
+	path    string
+	rt      runtimeState
+	sources map[string][][]byte
+	sinks   map[string][][]byte
+}
+
+// fingerprint identifies the pipeline a checkpoint belongs to.
+func fingerprint(p *df.Pipeline) string {
+	m := map[string]string{}
+	for _, t := range p.Transforms() {
+		m[t.Name] = t.Spec.Kind()
+	}
+	return checkpoint.Fingerprint(m)
+}
+
+// restoreJob puts the state of the latest complete checkpoint (or of the
+// savepoint the options name) in place in the job directory and returns
+// what the job resumes from; nil when there is none (a fresh start).
+func restoreJob(p *df.Pipeline, opts Options) (*restored, error) {
+	dir, err := checkpoint.Open(opts.JobDir, checkpoint.Options{Keep: opts.RetainCheckpoints})
+	if err != nil {
+		return nil, fmt.Errorf("streaming: %w", err)
+	}
+	var (
+		m    checkpoint.Manifest
+		path string
+	)
+	if opts.FromSavepoint != "" {
+		m, path, err = dir.ReadSavepoint(opts.FromSavepoint)
+		if err != nil {
+			return nil, fmt.Errorf("streaming: savepoint: %w", err)
+		}
+		fmt.Fprintf(opts.Log, "streaming: starting from savepoint %s (taken %s)\n", path, m.Created.Format(time.RFC3339))
+	} else {
+		var warnings []error
+		m, path, warnings, err = dir.Latest()
+		for _, w := range warnings {
+			fmt.Fprintf(opts.Log, "streaming: skipping a checkpoint, falling back to an earlier one: %v\n", w)
+		}
+		if errors.Is(err, checkpoint.ErrNoCheckpoint) {
+			if len(warnings) > 0 {
+				return nil, fmt.Errorf("streaming: no usable checkpoint in %s: %w", opts.JobDir, errors.Join(warnings...))
+			}
+			// A fresh start: state left by a run that never checkpointed
+			// is not a consistent cut.
+			if err := os.RemoveAll(filepath.Join(opts.JobDir, "state")); err != nil {
+				return nil, fmt.Errorf("streaming: %w", err)
+			}
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("streaming: %w", err)
+		}
+		if len(warnings) > 0 {
+			fmt.Fprintf(opts.Log, "streaming: restoring checkpoint %d (%s)\n", m.ID, path)
+		}
+	}
+	if err := m.CheckPipeline(fingerprint(p)); err != nil {
+		return nil, fmt.Errorf("streaming: %w", err)
+	}
+	r := &restored{id: m.ID, path: path, sources: m.Sources, sinks: m.Sinks}
+	if err := json.Unmarshal(m.Operators[runtimeKey], &r.rt); err != nil {
+		return nil, fmt.Errorf("streaming: checkpoint %s: runtime state: %w", path, err)
+	}
+	if r.rt.Parallelism != opts.Parallelism || r.rt.MaxParallelism != opts.MaxParallelism {
+		return nil, fmt.Errorf("streaming: checkpoint %s was taken with Parallelism %d and MaxParallelism %d; the job runs with %d and %d (rescaling is not supported yet)",
+			path, r.rt.Parallelism, r.rt.MaxParallelism, opts.Parallelism, opts.MaxParallelism)
+	}
+	if err := os.RemoveAll(filepath.Join(opts.JobDir, "state")); err != nil {
+		return nil, fmt.Errorf("streaming: %w", err)
+	}
+	per := max(opts.StateCacheBytes/int64(opts.Parallelism), 1<<20)
+	for i := range opts.Parallelism {
+		src := filepath.Join(path, m.StateDir, filepath.Base(partitionDir("", i)))
+		if err := state.Restore(src, partitionDir(opts.JobDir, i), state.Options{MaxParallelism: opts.MaxParallelism, CacheBytes: per}); err != nil {
+			return nil, fmt.Errorf("streaming: restore checkpoint %s: %w", path, err)
+		}
+	}
+	if r.rt.Watermarks == nil {
+		r.rt.Watermarks = map[string][2]int64{}
+	}
+	if r.rt.Impulses == nil {
+		r.rt.Impulses = map[string]bool{}
+	}
+	if r.rt.Bounded == nil {
+		r.rt.Bounded = map[string][]bool{}
+	}
+	return r, nil
+}
+
+// recoverSinks finishes the commit of the checkpoint the job resumed from
+// (a crash may have come between its manifest and its commit) and removes
+// what writers of the crashed run staged beyond it.
+func (j *job) recoverSinks(ctx context.Context) error {
+	for t, s := range j.sinks {
+		if s.epoch == nil {
+			continue
+		}
+		var keep []any
+		if j.restore != nil {
+			for _, b := range j.restore.sinks[t.Name] {
+				r, err := s.epoch.DecodeResult(b)
+				if err != nil {
+					return &df.TransformError{Transform: t.Name, Err: fmt.Errorf("decode a pre-commit result of checkpoint %d: %w", j.restore.id, err)}
+				}
+				keep = append(keep, r)
+			}
+		}
+		if len(keep) > 0 {
+			if err := s.epoch.CommitEpoch(ctx, keep); err != nil {
+				return &df.TransformError{Transform: t.Name, Err: fmt.Errorf("commit checkpoint %d: %w", j.restore.id, err)}
+			}
+		}
+		if err := s.epoch.DiscardUncommitted(ctx, keep); err != nil {
+			return &df.TransformError{Transform: t.Name, Err: fmt.Errorf("discard uncommitted output: %w", err)}
+		}
+	}
+	return nil
+}
+
+// checkpoint takes a consistent snapshot at a round boundary, where
+// nothing is in flight: sinks pre-commit (their writers close), every
+// partition's state is checkpointed, source positions and the runtime
+// state are recorded, and the manifest, written last and atomically, makes
+// it complete. Then the sinks commit. It returns the checkpoint's path.
+func (j *job) checkpoint(ctx context.Context, kind checkpointKind) (string, error) {
+	start := time.Now()
+	dir, err := checkpoint.Open(j.opts.JobDir, checkpoint.Options{Keep: j.opts.RetainCheckpoints})
+	if err != nil {
+		return "", err
+	}
+	m := checkpoint.Manifest{
+		Pipeline: fingerprint(j.pipeline), StateDir: "state",
+		Sources: map[string][][]byte{}, Sinks: map[string][][]byte{}, Operators: map[string][]byte{},
+	}
+	var path string
+	switch kind {
+	case checkpointSavepoint:
+		m.Savepoint = true
+		path, err = dir.NewSavepoint(fmt.Sprintf("savepoint-%s", time.Now().UTC().Format("20060102T150405.000")))
+	default:
+		if m.ID, err = dir.NextID(); err == nil {
+			path, err = dir.NewCheckpoint(m.ID)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("streaming: checkpoint: %w", err)
+	}
+	// Sinks pre-commit.
+	results := map[*sinkRun][]any{}
+	for _, s := range j.sinks {
+		res, err := s.closeWriters(ctx)
+		if err != nil {
+			return "", err
+		}
+		results[s] = res
+		if s.epoch == nil {
+			continue
+		}
+		// Only this epoch's results: earlier epochs are committed, and a
+		// restore discards staged output that no result names.
+		for _, r := range res {
+			b, err := s.epoch.EncodeResult(r)
+			if err != nil {
+				return "", &df.TransformError{Transform: s.t.Name, Err: fmt.Errorf("encode a pre-commit result: %w", err)}
+			}
+			m.Sinks[s.t.Name] = append(m.Sinks[s.t.Name], b)
+		}
+	}
+	// State: the synchronous part blocks this round boundary only.
+	pause := time.Now()
+	pending := make([]*state.PendingCheckpoint, len(j.stores))
+	for i, s := range j.stores {
+		p, err := s.BeginCheckpoint(filepath.Join(path, "state", filepath.Base(partitionDir("", i))))
+		if err != nil {
+			return "", fmt.Errorf("streaming: checkpoint partition %d: %w", i, err)
+		}
+		pending[i] = p
+	}
+	j.stats.observePause(time.Since(pause))
+	// Sources and runtime state.
+	for _, sr := range j.runs {
+		if sr.src != nil && sr.src.readers != nil {
+			pos, err := sr.src.positions()
+			if err != nil {
+				return "", &df.TransformError{Transform: sr.st.root.Name, Err: err}
+			}
+			m.Sources[sr.st.root.Name] = pos
+		}
+		j.rt.Watermarks[sr.st.root.Name] = [2]int64{int64(sr.inWM), int64(sr.outWM)}
+		m.Watermark = min(m.Watermark, int64(sr.outWM))
+	}
+	j.rt.Epoch = j.epoch
+	j.rt.Parallelism, j.rt.MaxParallelism = j.parts, j.opts.MaxParallelism
+	rt, err := json.Marshal(j.rt)
+	if err != nil {
+		return "", err
+	}
+	m.Operators[runtimeKey] = rt
+	for i, p := range pending {
+		if err := p.Wait(); err != nil {
+			return "", fmt.Errorf("streaming: checkpoint partition %d: %w", i, err)
+		}
+	}
+	if err := dir.Complete(path, m); err != nil && !errors.Is(err, checkpoint.ErrRetention) {
+		return "", fmt.Errorf("streaming: checkpoint: %w", err)
+	} else if err != nil {
+		fmt.Fprintf(j.opts.Log, "streaming: %v\n", err)
+	}
+	// Complete: commit what the checkpoint covers.
+	for s, res := range results {
+		if s.epoch == nil {
+			s.results = append(s.results, res...)
+			continue
+		}
+		if len(res) == 0 {
+			continue
+		}
+		if err := s.epoch.CommitEpoch(ctx, res); err != nil {
+			return "", &df.TransformError{Transform: s.t.Name, Err: fmt.Errorf("commit checkpoint %d: %w", m.ID, err)}
+		}
+	}
+	j.epoch++
+	j.stats.observeCheckpoint(time.Since(start), j.stateSize())
+	return path, nil
+}
+
+func (j *job) stateSize() uint64 {
+	var n uint64
+	for _, s := range j.stores {
+		n += s.Size()
+	}
+	return n
+}
+
+// commitFinal commits the sinks that commit once, at the end of the job.
+func (j *job) commitFinal(ctx context.Context) error {
+	for _, s := range j.sinks {
+		if s.epoch != nil {
+			continue
+		}
+		if err := s.spec.Sink.Commit(ctx, s.results); err != nil {
+			return &df.TransformError{Transform: s.t.Name, Err: fmt.Errorf("commit: %w", err)}
+		}
+	}
+	return nil
+}
+
+// abortSinks removes what the writers of a failed job wrote and did not
+// commit. The staged output of epoch sinks is left to the restart, which
+// commits what the latest checkpoint covers and discards the rest.
+func (j *job) abortSinks(ctx context.Context) error {
+	var errs []error
+	for _, s := range j.sinks {
+		res, err := s.closeWriters(ctx)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if s.epoch != nil {
+			continue
+		}
+		if err := s.spec.Sink.Abort(ctx, append(s.results, res...)); err != nil {
+			errs = append(errs, &df.TransformError{Transform: s.t.Name, Err: fmt.Errorf("abort: %w", err)})
+		}
+	}
+	return errors.Join(errs...)
+}

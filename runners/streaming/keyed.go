@@ -1,0 +1,727 @@
+package streaming
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"iter"
+	"slices"
+	"sync"
+
+	df "github.com/sluicedata/sluice/pkg/dataflow"
+	"github.com/sluicedata/sluice/runners/internal/trigger"
+	"github.com/sluicedata/sluice/runners/streaming/internal/state"
+)
+
+// exchange carries the encoded (key, value) records of one round to the
+// partitions of a GroupByKey or lifted Combine. Each producing instance
+// has its own writer, so producers never contend; a partition reads the
+// records of every writer, in writer order, each in arrival order.
+type exchange struct {
+	parts   int
+	mu      sync.Mutex
+	writers []*exWriter
+}
+
+type exWriter struct {
+	route func([]byte) int
+	bufs  []recBuf
+}
+
+// recBuf holds records in one byte arena: no allocation per record.
+type recBuf struct {
+	data []byte
+	recs []rec
+}
+
+type rec struct {
+	off, klen, vlen int32
+	t               df.EventTime
+	w               df.Window
+}
+
+func newExchange(parts int) *exchange { return &exchange{parts: parts} }
+
+func (e *exchange) writer(route func([]byte) int) *exWriter {
+	w := &exWriter{route: route, bufs: make([]recBuf, e.parts)}
+	e.mu.Lock()
+	e.writers = append(e.writers, w)
+	e.mu.Unlock()
+	return w
+}
+
+func (w *exWriter) Add(key, value []byte, t df.EventTime, win df.Window) error {
+	b := &w.bufs[w.route(key)]
+	off := len(b.data)
+	b.data = append(append(b.data, key...), value...)
+	b.recs = append(b.recs, rec{off: int32(off), klen: int32(len(key)), vlen: int32(len(value)), t: t, w: win})
+	return nil
+}
+
+// records yields partition p's records of the round.
+func (e *exchange) records(p int) iter.Seq2[*recBuf, *rec] {
+	return func(yield func(*recBuf, *rec) bool) {
+		for _, w := range e.writers {
+			b := &w.bufs[p]
+			for i := range b.recs {
+				if !yield(b, &b.recs[i]) {
+					return
+				}
+			}
+		}
+	}
+}
+
+func (b *recBuf) key(r *rec) []byte   { return b.data[r.off : r.off+r.klen] }
+func (b *recBuf) value(r *rec) []byte { return b.data[r.off+r.klen : r.off+r.klen+r.vlen] }
+
+func (e *exchange) reset() {
+	for _, w := range e.writers {
+		for i := range w.bufs {
+			b := &w.bufs[i]
+			if cap(b.data) > 64<<20 {
+				*b = recBuf{} // do not keep a burst's memory
+				continue
+			}
+			b.data, b.recs = b.data[:0], b.recs[:0]
+		}
+	}
+}
+
+// Timer families the runner itself sets in a stage's state.
+const (
+	gbkEventTimer = "\x00gbk"
+	gbkProcTimer  = "\x00gbk-pt"
+	combTimer     = "\x00comb"
+	activeWindows = "\x00windows" // merging GroupByKey: a key's active windows
+)
+
+// keyedPart is one partition of a keyed stage: its state, and the
+// operator that receives what fires.
+type keyedPart struct {
+	j    *job
+	sr   *stageRun
+	p    int
+	inst *instance
+	stg  *state.Stage
+	be   *state.KeyedBackend
+
+	// GroupByKey
+	sink   df.GroupSink
+	wins   map[string]*gwin // this round's windows, by key and window
+	order  []*gwin          // in first-touched order, for writing back
+	active map[string]*activeSet
+	// Combine
+	acc       df.AccSink
+	combWins  map[df.Window]bool // windows whose firing timer is set
+	combTimer bool               // combWins was rebuilt after a restore
+	// Stateful ParDo
+	sop df.StatefulOp
+
+	kbuf, vbuf, sbuf []byte
+}
+
+func newKeyedPart(j *job, sr *stageRun, p int, inst *instance) *keyedPart {
+	kp := &keyedPart{j: j, sr: sr, p: p, inst: inst, stg: sr.states[p]}
+	kp.be = kp.stg.Backend(nil)
+	t := sr.st.root
+	switch sr.st.kind {
+	case kindGBK:
+		kp.sink = t.Spec.(*df.GroupByKeySpec).Kernel.NewDecoder(inst.consumerFor(t.Outputs[0]))
+		kp.wins = map[string]*gwin{}
+		kp.active = map[string]*activeSet{}
+	case kindCombine:
+		kp.acc = sr.comb.NewOutput(inst.consumerFor(t.Outputs[0]))
+		kp.combWins = map[df.Window]bool{}
+	case kindStateful:
+		kp.sop = inst.op(t).(df.StatefulOp)
+	}
+	return kp
+}
+
+// round processes the partition's input of the round at the old input
+// watermark, then advances it to wm and fires what is due. It returns the
+// partition's watermark hold.
+func (kp *keyedPart) round(ctx context.Context, wm df.EventTime) (df.EventTime, error) {
+	var err error
+	switch kp.sr.st.kind {
+	case kindGBK:
+		err = kp.gbkRound(ctx, wm)
+	case kindCombine:
+		err = kp.combineRound(ctx, wm)
+	case kindStateful:
+		err = kp.statefulRound(ctx, wm)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if _, err := kp.stg.ExpireWindows(wm); err != nil {
+		return 0, &df.TransformError{Transform: kp.sr.st.root.Name, Err: err}
+	}
+	hold, ok, err := kp.stg.WatermarkHold()
+	if err != nil {
+		return 0, &df.TransformError{Transform: kp.sr.st.root.Name, Err: err}
+	}
+	if !ok {
+		hold = df.MaxTime
+	}
+	return hold, nil
+}
+
+func (kp *keyedPart) fail(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := err.(*df.TransformError); ok {
+		return err
+	}
+	if _, ok := err.(*df.ElementError); ok {
+		return err
+	}
+	return &df.TransformError{Transform: kp.sr.st.root.Name, Err: err}
+}
+
+// ---- lifted Combine ----
+
+func (kp *keyedPart) combineRound(ctx context.Context, wm df.EventTime) error {
+	sr := kp.sr
+	tc := sr.st.root.Inputs[0].Windowing.TimestampCombiner
+	in := sr.inWM
+	for b, r := range sr.exch.records(kp.p) {
+		if in > r.w.MaxTimestamp() { // past the end of the window, no allowed lateness
+			sr.dropped.Add(1)
+			continue
+		}
+		key, acc := b.key(r), b.value(r)
+		old, ok, err := kp.stg.GetWindowState(key, r.w)
+		if err != nil {
+			return kp.fail(err)
+		}
+		t := r.t
+		v := kp.vbuf[:0]
+		if ok {
+			t = df.CombineTimes(tc, df.EventTime(binary.BigEndian.Uint64(old)), t)
+			v = binary.BigEndian.AppendUint64(v, uint64(t))
+			if v, err = sr.comb.MergeEncoded(v, old[8:], acc); err != nil {
+				return kp.fail(err)
+			}
+		} else {
+			v = binary.BigEndian.AppendUint64(v, uint64(t))
+			v = append(v, acc...)
+		}
+		kp.vbuf = v
+		if err := kp.stg.PutWindowState(key, r.w, v); err != nil {
+			return kp.fail(err)
+		}
+		if !kp.combWins[r.w] {
+			hold := r.w.MaxTimestamp()
+			if tc != df.EndOfWindow {
+				hold = r.w.Start
+			}
+			kp.be.Reset(nil)
+			if err := kp.be.SetTimer(df.TimerData{Family: combTimer, Window: r.w, Domain: df.EventTimeDomain, FireAt: r.w.MaxTimestamp(), Hold: hold}); err != nil {
+				return kp.fail(err)
+			}
+			kp.combWins[r.w] = true
+		}
+	}
+	pane := df.PaneInfo{Timing: df.PaneOnTime, IsFirst: true, IsLast: true}
+	for t, err := range kp.stg.DueTimers(df.EventTimeDomain, wm) {
+		if err != nil {
+			return kp.fail(err)
+		}
+		w := t.Window
+		err := kp.stg.WindowStates(w, func(key, v []byte) error {
+			ts := df.CombinedOutputTime(tc, df.EventTime(binary.BigEndian.Uint64(v)), w)
+			return kp.acc.Emit(key, v[8:], ts, w, pane)
+		})
+		if err != nil {
+			return kp.fail(err)
+		}
+		delete(kp.combWins, w)
+	}
+	return kp.acc.Flush()
+}
+
+// ---- stateful ParDo ----
+
+func (kp *keyedPart) statefulRound(ctx context.Context, wm df.EventTime) error {
+	sr := kp.sr
+	spec := sr.st.root.Spec.(*df.ParDoSpec).Stateful
+	in := sr.inWM
+	lateness := spec.AllowedLateness
+	keep := func(_ df.EventTime, w df.Window) bool {
+		gc := w.MaxTimestamp()
+		if gc < df.EndOfGlobalWindow-lateness {
+			gc += lateness
+		}
+		if in > gc {
+			sr.dropped.Add(1)
+			return false
+		}
+		return true
+	}
+	typ := sr.st.root.Inputs[0].Type
+	input := typ.(df.Filterer).Filter(kp.sop.Input(), keep)
+	for _, g := range spec.Kernel.Groups(sr.store.Chunks(kp.p)) {
+		kp.be.Reset(g.Key)
+		kp.sop.SetBackend(kp.be)
+		if err := g.Replay(input); err != nil {
+			return kp.fail(err)
+		}
+	}
+	sr.store.(df.Resetter).Reset(kp.p)
+	fire := func(d df.TimeDomain, upTo df.EventTime) error {
+		for t, err := range kp.stg.DueTimers(d, upTo) {
+			if err != nil {
+				return kp.fail(err)
+			}
+			kp.be.Reset(t.Key)
+			kp.sop.SetBackend(kp.be)
+			if err := kp.sop.FireTimer(t.Key, t.TimerData); err != nil {
+				return kp.fail(err)
+			}
+		}
+		return nil
+	}
+	if err := fire(df.EventTimeDomain, wm); err != nil {
+		return err
+	}
+	if err := fire(df.ProcessingTimeDomain, df.EventTime(kp.j.now.UnixMilli())); err != nil {
+		return err
+	}
+	kp.sop.SetBackend(nil)
+	return nil
+}
+
+// ---- GroupByKey ----
+
+// gwin is a window of a key while a round processes it.
+type gwin struct {
+	key     []byte
+	w       df.Window
+	st      trigger.WindowState
+	dirty   bool
+	gone    bool // merged away or expired: not written back
+	evAt    df.EventTime
+	evHold  df.EventTime
+	hasEv   bool
+	ptAt    df.EventTime
+	hasPt   bool
+	seqPref bool // elements carry an arrival sequence number (merging windows)
+}
+
+// activeSet is the active (merging) windows of a key.
+type activeSet struct {
+	key   []byte
+	wins  []df.Window
+	seq   uint64 // next arrival number
+	dirty bool
+}
+
+func winMapKey(b, key []byte, w df.Window) []byte {
+	b = append(b[:0], key...)
+	b = binary.BigEndian.AppendUint64(b, uint64(w.Start))
+	return binary.BigEndian.AppendUint64(b, uint64(w.End))
+}
+
+func (kp *keyedPart) load(key []byte, w df.Window) (*gwin, error) {
+	kp.kbuf = winMapKey(kp.kbuf, key, w)
+	if g, ok := kp.wins[string(kp.kbuf)]; ok && !g.gone {
+		return g, nil
+	}
+	red := kp.sr.red
+	g := &gwin{key: bytes.Clone(key), w: w, seqPref: red.Strategy().Fn.IsMerging()}
+	b, ok, err := kp.stg.GetWindowState(key, w)
+	if err != nil {
+		return nil, kp.fail(err)
+	}
+	if ok {
+		if err := g.st.UnmarshalBinary(b); err != nil {
+			return nil, kp.fail(fmt.Errorf("window state of %v: %w", w, err))
+		}
+		if err := red.Check(&g.st); err != nil {
+			return nil, kp.fail(err)
+		}
+	} else {
+		g.st = red.NewState(w)
+	}
+	g.evAt, g.evHold, g.hasEv, g.ptAt, g.hasPt = kp.timersOf(&g.st)
+	kp.wins[string(kp.kbuf)] = g
+	kp.order = append(kp.order, g)
+	return g, nil
+}
+
+// timersOf is the timers the runner keeps set for a window state.
+func (kp *keyedPart) timersOf(s *trigger.WindowState) (evAt, evHold df.EventTime, hasEv bool, ptAt df.EventTime, hasPt bool) {
+	red := kp.sr.red
+	if nw, ok := red.NextWatermark(s); ok {
+		evAt, hasEv = nw-1, true
+		evHold = df.MaxTime
+		if h, ok := red.OutputHold(s); ok {
+			evHold = h
+		}
+	}
+	if dl, ok := red.NextDeadline(s); ok {
+		ptAt, hasPt = df.EventTime(dl.UnixMilli()-1), true
+	}
+	return
+}
+
+// writeBack stores the round's changed windows and their timers.
+func (kp *keyedPart) writeBack() error {
+	for _, g := range kp.order {
+		if err := kp.writeWindow(g); err != nil {
+			return err
+		}
+	}
+	return kp.writeActive()
+}
+
+// writeWindow stores a window's state and timers if they changed.
+func (kp *keyedPart) writeWindow(g *gwin) error {
+	{
+		if g.gone || !g.dirty {
+			return nil
+		}
+		if kp.sr.red.Expired(&g.st) {
+			return nil // ExpireWindows removes its state
+		}
+		v, err := g.st.AppendBinary(kp.vbuf[:0])
+		if err != nil {
+			return kp.fail(err)
+		}
+		kp.vbuf = v
+		if err := kp.stg.PutWindowState(g.key, g.w, v); err != nil {
+			return kp.fail(err)
+		}
+		evAt, evHold, hasEv, ptAt, hasPt := kp.timersOf(&g.st)
+		kp.be.Reset(g.key)
+		if hasEv != g.hasEv || evAt != g.evAt || evHold != g.evHold {
+			if hasEv {
+				err = kp.be.SetTimer(df.TimerData{Family: gbkEventTimer, Window: g.w, Domain: df.EventTimeDomain, FireAt: evAt, Hold: evHold})
+			} else {
+				err = kp.be.ClearTimer(g.w, gbkEventTimer, "")
+			}
+			if err != nil {
+				return kp.fail(err)
+			}
+		}
+		if hasPt != g.hasPt || ptAt != g.ptAt {
+			if hasPt {
+				err = kp.be.SetTimer(df.TimerData{Family: gbkProcTimer, Window: g.w, Domain: df.ProcessingTimeDomain, FireAt: ptAt, Hold: df.MaxTime})
+			} else {
+				err = kp.be.ClearTimer(g.w, gbkProcTimer, "")
+			}
+			if err != nil {
+				return kp.fail(err)
+			}
+		}
+		g.evAt, g.evHold, g.hasEv, g.ptAt, g.hasPt = evAt, evHold, hasEv, ptAt, hasPt
+		g.dirty = false
+	}
+	return nil
+}
+
+// writeActive stores the active windows of keys whose set changed.
+func (kp *keyedPart) writeActive() error {
+	for _, a := range kp.active {
+		if err := kp.writeActiveSet(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (kp *keyedPart) writeActiveSet(a *activeSet) error {
+	{
+		if !a.dirty {
+			return nil
+		}
+		kp.be.Reset(a.key)
+		var err error
+		if len(a.wins) == 0 {
+			err = kp.be.Delete(df.GlobalWindow, activeWindows, nil)
+		} else {
+			b := binary.AppendUvarint(kp.vbuf[:0], a.seq)
+			for _, w := range a.wins {
+				b = binary.AppendVarint(b, int64(w.Start))
+				b = binary.AppendVarint(b, int64(w.End))
+			}
+			kp.vbuf = b
+			err = kp.be.Put(df.GlobalWindow, activeWindows, nil, b)
+		}
+		if err != nil {
+			return kp.fail(err)
+		}
+		a.dirty = false
+	}
+	return nil
+}
+
+// emit sends the panes that fired in g.
+func (kp *keyedPart) emit(g *gwin, panes []trigger.Pane) error {
+	for _, p := range panes {
+		vals := make(encValues, 0, p.To-p.From)
+		i := 0
+		for v, err := range kp.stg.Elements(g.key, g.w) {
+			if err != nil {
+				return kp.fail(err)
+			}
+			if i >= p.From {
+				if g.seqPref {
+					v = v[8:]
+				}
+				vals = append(vals, bytes.Clone(v))
+			}
+			if i++; i >= p.To {
+				break
+			}
+		}
+		if len(vals) != p.To-p.From {
+			return kp.fail(fmt.Errorf("window %v of a key holds %d elements, the pane needs [%d, %d)", g.w, i, p.From, p.To))
+		}
+		if err := kp.sink.Emit(g.key, vals, p.Timestamp, g.w, p.Info); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (kp *keyedPart) gbkRound(ctx context.Context, wm df.EventTime) error {
+	sr := kp.sr
+	red := sr.red
+	merging := red.Strategy().Fn.IsMerging()
+	in, now := sr.inWM, kp.j.now
+	clear(kp.wins)
+	clear(kp.active)
+	kp.order = kp.order[:0]
+	for b, r := range sr.exch.records(kp.p) {
+		key, value := b.key(r), b.value(r)
+		var (
+			g   *gwin
+			err error
+			seq uint64
+		)
+		if merging {
+			g, seq, err = kp.mergeInto(key, r.w)
+		} else {
+			g, err = kp.load(key, r.w)
+		}
+		if err != nil {
+			return err
+		}
+		ok, panes := red.OnElement(&g.st, r.t, in, now)
+		g.dirty = true
+		if !ok {
+			sr.dropped.Add(1)
+			continue
+		}
+		if merging {
+			value = append(binary.BigEndian.AppendUint64(kp.sbuf[:0], seq), value...)
+			kp.sbuf = value
+		}
+		if err := kp.stg.AppendElement(key, g.w, value); err != nil {
+			return kp.fail(err)
+		}
+		if err := kp.emit(g, panes); err != nil {
+			return err
+		}
+	}
+	if err := kp.writeBack(); err != nil {
+		return err
+	}
+	// Advance the input watermark and processing time: fire due windows.
+	fire := func(d df.TimeDomain, upTo df.EventTime) error {
+		for t, err := range kp.stg.DueTimers(d, upTo) {
+			if err != nil {
+				return kp.fail(err)
+			}
+			g, err := kp.load(t.Key, t.Window)
+			if err != nil {
+				return err
+			}
+			if d == df.EventTimeDomain {
+				g.hasEv = false
+			} else {
+				g.hasPt = false
+			}
+			panes := red.OnWatermark(&g.st, wm, now)
+			g.dirty = true
+			if err := kp.emit(g, panes); err != nil {
+				return err
+			}
+			if red.Expired(&g.st) && merging {
+				a, err := kp.activeOf(g.key)
+				if err != nil {
+					return err
+				}
+				a.wins = slices.DeleteFunc(a.wins, func(w df.Window) bool { return w == g.w })
+				a.dirty = true
+				if err := kp.writeActiveSet(a); err != nil {
+					return err
+				}
+			}
+			if err := kp.writeWindow(g); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := fire(df.EventTimeDomain, wm); err != nil {
+		return err
+	}
+	if err := fire(df.ProcessingTimeDomain, df.EventTime(now.UnixMilli())); err != nil {
+		return err
+	}
+	return kp.sink.Flush()
+}
+
+func (kp *keyedPart) activeOf(key []byte) (*activeSet, error) {
+	if a, ok := kp.active[string(key)]; ok {
+		return a, nil
+	}
+	a := &activeSet{key: bytes.Clone(key)}
+	kp.be.Reset(key)
+	b, ok, err := kp.be.Get(df.GlobalWindow, activeWindows, nil)
+	if err != nil {
+		return nil, kp.fail(err)
+	}
+	if ok {
+		seq, n := binary.Uvarint(b)
+		if n <= 0 {
+			return nil, kp.fail(fmt.Errorf("corrupt active windows"))
+		}
+		a.seq, b = seq, b[n:]
+		for len(b) > 0 {
+			s, n1 := binary.Varint(b)
+			if n1 <= 0 {
+				return nil, kp.fail(fmt.Errorf("corrupt active windows"))
+			}
+			e, n2 := binary.Varint(b[n1:])
+			if n2 <= 0 {
+				return nil, kp.fail(fmt.Errorf("corrupt active windows"))
+			}
+			a.wins = append(a.wins, df.Window{Start: df.EventTime(s), End: df.EventTime(e)})
+			b = b[n1+n2:]
+		}
+	}
+	kp.active[string(a.key)] = a
+	return a, nil
+}
+
+// mergeInto finds the window an element with window w belongs to among the
+// key's active (session) windows, merging the windows it overlaps as
+// Beam's ReduceFnRunner does: the merged window's trigger state is the
+// merge of theirs and its elements are theirs, those already emitted first
+// (in arrival order), then the pending ones. It returns the window and the
+// element's arrival number.
+func (kp *keyedPart) mergeInto(key []byte, w df.Window) (*gwin, uint64, error) {
+	a, err := kp.activeOf(key)
+	if err != nil {
+		return nil, 0, err
+	}
+	merged := w
+	var olds []df.Window
+	for changed := true; changed; {
+		changed = false
+		for _, x := range a.wins {
+			if x.Intersects(merged) && !slices.Contains(olds, x) {
+				merged = merged.Span(x)
+				olds = append(olds, x)
+				changed = true
+			}
+		}
+	}
+	seq := a.seq
+	a.seq++
+	a.dirty = true
+	switch {
+	case len(olds) == 0:
+		a.wins = append(a.wins, merged)
+		g, err := kp.load(key, merged)
+		return g, seq, err
+	case len(olds) == 1 && olds[0] == merged:
+		g, err := kp.load(key, merged)
+		return g, seq, err
+	}
+	red := kp.sr.red
+	states := make([]*trigger.WindowState, len(olds))
+	var emitted, pending [][]byte
+	for i, ow := range olds {
+		og, err := kp.load(key, ow)
+		if err != nil {
+			return nil, 0, err
+		}
+		states[i] = &og.st
+		n := og.st.PaneStart()
+		j := 0
+		for v, err := range kp.stg.Elements(key, ow) {
+			if err != nil {
+				return nil, 0, kp.fail(err)
+			}
+			if j < n {
+				emitted = append(emitted, bytes.Clone(v))
+			} else {
+				pending = append(pending, bytes.Clone(v))
+			}
+			j++
+		}
+	}
+	st := red.Merge(merged, states...)
+	bySeq := func(x, y []byte) int { return bytes.Compare(x[:8], y[:8]) }
+	slices.SortStableFunc(emitted, bySeq)
+	slices.SortStableFunc(pending, bySeq)
+	for i, ow := range olds {
+		og := kp.wins[string(winMapKey(kp.kbuf, key, ow))]
+		og.gone = true
+		_ = i
+		if err := kp.stg.DropWindow(key, ow); err != nil {
+			return nil, 0, kp.fail(err)
+		}
+		kp.be.Reset(key)
+		if og.hasEv {
+			if err := kp.be.ClearTimer(ow, gbkEventTimer, ""); err != nil {
+				return nil, 0, kp.fail(err)
+			}
+		}
+		if og.hasPt {
+			if err := kp.be.ClearTimer(ow, gbkProcTimer, ""); err != nil {
+				return nil, 0, kp.fail(err)
+			}
+		}
+	}
+	a.wins = slices.DeleteFunc(a.wins, func(x df.Window) bool { return slices.Contains(olds, x) })
+	a.wins = append(a.wins, merged)
+	for _, v := range append(emitted, pending...) {
+		if err := kp.stg.AppendElement(key, merged, v); err != nil {
+			return nil, 0, kp.fail(err)
+		}
+	}
+	kp.kbuf = winMapKey(kp.kbuf, key, merged)
+	g := &gwin{key: bytes.Clone(key), w: merged, st: st, dirty: true, seqPref: true}
+	if old, ok := kp.wins[string(kp.kbuf)]; ok {
+		// The merged window equals one of the old ones (it grew back to
+		// its own extent): its timers are cleared above.
+		_ = old
+	}
+	kp.wins[string(kp.kbuf)] = g
+	kp.order = append(kp.order, g)
+	return g, seq, nil
+}
+
+// encValues are the encoded values of one pane.
+type encValues [][]byte
+
+func (v encValues) Len() int { return len(v) }
+
+func (v encValues) All() iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for _, b := range v {
+			if !yield(b) {
+				return
+			}
+		}
+	}
+}
