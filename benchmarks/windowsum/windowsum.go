@@ -26,10 +26,13 @@ import (
 	df "github.com/sluicedata/sluice/pkg/dataflow"
 	tf "github.com/sluicedata/sluice/pkg/transforms"
 	"github.com/sluicedata/sluice/runners/direct"
+	"github.com/sluicedata/sluice/runners/streaming"
 )
 
 func main() {
-	runner := flag.String("runner", "direct", "runner: direct")
+	runner := flag.String("runner", "direct", "runner: direct or streaming")
+	interval := flag.Duration("checkpoint-interval", 2*time.Second, "streaming: checkpoint interval")
+	jobDir := flag.String("jobdir", "", "streaming: job directory (default: a temporary one)")
 	events := flag.Int64("events", 4_000_000, "number of events")
 	parallelism := flag.Int("parallelism", 0, "workers (default GOMAXPROCS)")
 	baseline := flag.Bool("baseline", false, "also run the hand-written single-goroutine loop (the COST baseline) and print its line")
@@ -49,8 +52,10 @@ func main() {
 	switch *runner {
 	case "direct":
 		r = direct.New(direct.Options{Parallelism: *parallelism})
+	case "streaming":
+		r = streaming.New(streaming.Options{Parallelism: *parallelism, CheckpointInterval: *interval, JobDir: *jobDir})
 	default:
-		fmt.Fprintf(os.Stderr, "windowsum: runner %q is not available (runners: direct)\n", *runner)
+		fmt.Fprintf(os.Stderr, "windowsum: runner %q is not available (runners: direct, streaming)\n", *runner)
 		os.Exit(2)
 	}
 	var (

@@ -1,6 +1,7 @@
 package dataflow
 
 import (
+	"encoding/binary"
 	"fmt"
 	"runtime/debug"
 	"time"
@@ -284,4 +285,82 @@ func (a *anyUnboundedReader[T]) ProcessingTime() (time.Time, bool) {
 		return cd.ProcessingTime(), true
 	}
 	return time.Time{}, false
+}
+
+// ElemCodec encodes elements whole (value, timestamp, window, pane), for
+// runners that keep buffered elements in checkpoints. Every ElemType is one.
+type ElemCodec interface {
+	// NewElemEncoder returns a Consumer[T] that calls emit with the
+	// encoding of each element; the bytes are emit's to keep.
+	NewElemEncoder(emit func([]byte)) (any, error)
+	// DecodeElems decodes encodings made by an element encoder and passes
+	// the elements to out, a Consumer[T], in batches.
+	DecodeElems(encoded [][]byte, out any) error
+}
+
+func (elemType[T]) NewElemEncoder(emit func([]byte)) (any, error) {
+	c, err := CoderOf[T]()
+	if err != nil {
+		return nil, err
+	}
+	return ConsumerFunc[T](func(b []Elem[T]) error {
+		for i := range b {
+			e := &b[i]
+			buf := c.Encode(nil, e.Value)
+			buf = binary.AppendVarint(buf, int64(int64(e.Time)))
+			buf = binary.AppendVarint(buf, int64(int64(e.Window.Start)))
+			buf = binary.AppendVarint(buf, int64(int64(e.Window.End)))
+			buf = binary.AppendVarint(buf, int64(e.Pane.Index))
+			buf = binary.AppendVarint(buf, int64(e.Pane.NonSpeculativeIndex))
+			flags := byte(e.Pane.Timing) << 2
+			if e.Pane.IsFirst {
+				flags |= 1
+			}
+			if e.Pane.IsLast {
+				flags |= 2
+			}
+			emit(append(buf, flags))
+		}
+		return nil
+	}), nil
+}
+
+func (elemType[T]) DecodeElems(encoded [][]byte, out any) error {
+	c, err := CoderOf[T]()
+	if err != nil {
+		return err
+	}
+	o := out.(Consumer[T])
+	batch := make([]Elem[T], 0, BatchSize)
+	for _, b := range encoded {
+		v, n, err := c.Decode(b)
+		if err != nil {
+			return fmt.Errorf("decode element: %w", err)
+		}
+		b = b[n:]
+		var f [5]int64
+		for i := range f {
+			x, m := binary.Varint(b)
+			if m <= 0 {
+				return fmt.Errorf("decode element: bad varint")
+			}
+			f[i], b = x, b[m:]
+		}
+		if len(b) != 1 {
+			return fmt.Errorf("decode element: %d trailing bytes", len(b))
+		}
+		pane := PaneInfo{Index: f[3], NonSpeculativeIndex: f[4], Timing: PaneTiming(b[0] >> 2), IsFirst: b[0]&1 != 0, IsLast: b[0]&2 != 0}
+		batch = append(batch, Elem[T]{Value: v, Time: EventTime(f[0]), Window: Window{Start: EventTime(f[1]), End: EventTime(f[2])}, Pane: pane})
+		if len(batch) == BatchSize {
+			if err := o.Consume(batch); err != nil {
+				return err
+			}
+			clear(batch)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		return o.Consume(batch)
+	}
+	return nil
 }

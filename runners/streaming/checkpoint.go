@@ -27,11 +27,12 @@ const runtimeKey = "\x00runtime"
 
 // restored is what a job resumes from.
 type restored struct {
-	id      int64
-	path    string
-	rt      runtimeState
-	sources map[string][][]byte
-	sinks   map[string][][]byte
+	id        int64
+	path      string
+	rt        runtimeState
+	sources   map[string][][]byte
+	sinks     map[string][][]byte
+	operators map[string][]byte
 }
 
 // fingerprint identifies the pipeline a checkpoint belongs to.
@@ -88,7 +89,7 @@ func restoreJob(p *df.Pipeline, opts Options) (*restored, error) {
 	if err := m.CheckPipeline(fingerprint(p)); err != nil {
 		return nil, fmt.Errorf("streaming: %w", err)
 	}
-	r := &restored{id: m.ID, path: path, sources: m.Sources, sinks: m.Sinks}
+	r := &restored{id: m.ID, path: path, sources: m.Sources, sinks: m.Sinks, operators: m.Operators}
 	if err := json.Unmarshal(m.Operators[runtimeKey], &r.rt); err != nil {
 		return nil, fmt.Errorf("streaming: checkpoint %s: runtime state: %w", path, err)
 	}
@@ -227,6 +228,9 @@ func (j *job) checkpoint(ctx context.Context, kind checkpointKind) (string, erro
 		return "", err
 	}
 	m.Operators[runtimeKey] = rt
+	if err := j.saveBuffers(m.Operators, kind == checkpointFinal); err != nil {
+		return "", err
+	}
 	for i, p := range pending {
 		if err := p.Wait(); err != nil {
 			return "", fmt.Errorf("streaming: checkpoint partition %d: %w", i, err)

@@ -2,6 +2,7 @@ package streaming
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -34,6 +35,9 @@ type job struct {
 	sides   map[*df.SideInputSpec]df.SideInputData
 	sinks   map[*df.Transform]*sinkRun
 	counts  map[*df.Collection]*atomic.Int64
+	// sideLogs keeps the encoded elements of each side-input collection,
+	// which checkpoints carry so that a restore rebuilds the side inputs.
+	sideLogs map[*df.Collection]*sideLog
 
 	ctx      context.Context // the job's context, for writers opened lazily
 	now      time.Time       // processing time of the current round
@@ -95,16 +99,18 @@ func newJob(ctx context.Context, pl *plan, opts Options, metrics *df.MetricsRegi
 		pl: pl, opts: opts, metrics: metrics, parts: opts.Parallelism, stores: stores,
 		runOf: map[*stage]*stageRun{}, sides: map[*df.SideInputSpec]df.SideInputData{},
 		sinks: map[*df.Transform]*sinkRun{}, counts: map[*df.Collection]*atomic.Int64{},
-		ctx: ctx, stats: newJobStats(),
+		sideLogs: map[*df.Collection]*sideLog{},
+		ctx:      ctx, stats: newJobStats(),
 		rt: runtimeState{Watermarks: map[string][2]int64{}, Impulses: map[string]bool{}, Bounded: map[string][]bool{}},
 	}
 	for c := range pl.producers {
 		j.counts[c] = &atomic.Int64{}
 	}
-	for _, specs := range pl.sideUses {
+	for c, specs := range pl.sideUses {
 		for _, s := range specs {
 			j.sides[s] = s.NewData()
 		}
+		j.sideLogs[c] = &sideLog{}
 	}
 	for _, ts := range pl.consumers {
 		for _, t := range ts {
@@ -519,6 +525,13 @@ func (inst *instance) consumerFor(c *df.Collection) any {
 	for _, s := range j.pl.sideUses[c] {
 		outs = append(outs, j.sides[s].Input())
 	}
+	if log := j.sideLogs[c]; log != nil {
+		if enc, err := c.Type.(df.ElemCodec).NewElemEncoder(log.add); err == nil {
+			outs = append(outs, enc)
+		} else {
+			log.setErr(fmt.Errorf("side input %s cannot be checkpointed: %w", c.Name, err))
+		}
+	}
 	var v any
 	if len(outs) == 0 {
 		v = c.Type.Discard()
@@ -564,3 +577,109 @@ func (s *sinkRun) closeWriters(ctx context.Context) ([]any, error) {
 	}
 	return res, nil
 }
+
+// sideLog is the encoded elements of a side-input collection so far.
+type sideLog struct {
+	mu      sync.Mutex
+	entries [][]byte
+	err     error // why the collection cannot be logged
+}
+
+func (l *sideLog) setErr(err error) {
+	l.mu.Lock()
+	l.err = err
+	l.mu.Unlock()
+}
+
+func (l *sideLog) add(b []byte) {
+	l.mu.Lock()
+	l.entries = append(l.entries, b)
+	l.mu.Unlock()
+}
+
+// restoreBuffers puts back what a checkpoint recorded of side inputs and of
+// main input waiting for them.
+func (j *job) restoreBuffers() error {
+	if j.restore == nil {
+		return nil
+	}
+	for c, log := range j.sideLogs {
+		var entries [][]byte
+		if b, ok := j.restore.operators[sideKey(c)]; ok {
+			if err := json.Unmarshal(b, &entries); err != nil {
+				return fmt.Errorf("streaming: checkpoint: side input %s: %w", c.Name, err)
+			}
+		}
+		log.entries = entries
+		for _, s := range j.pl.sideUses[c] {
+			if err := c.Type.(df.ElemCodec).DecodeElems(entries, j.sides[s].Input()); err != nil {
+				return fmt.Errorf("streaming: checkpoint: side input %s: %w", c.Name, err)
+			}
+		}
+	}
+	for _, sr := range j.runs {
+		if sr.st.kind != kindSides {
+			continue
+		}
+		b, ok := j.restore.operators[pendingKey(sr.st.root)]
+		if !ok {
+			continue
+		}
+		var parts [][][]byte
+		if err := json.Unmarshal(b, &parts); err != nil {
+			return fmt.Errorf("streaming: checkpoint: %s: %w", sr.st.root.Name, err)
+		}
+		if len(parts) != j.parts {
+			return fmt.Errorf("streaming: checkpoint: %s: %d partitions, the job has %d", sr.st.root.Name, len(parts), j.parts)
+		}
+		typ := sr.st.root.Inputs[0].Type.(df.ElemCodec)
+		for p, entries := range parts {
+			if err := typ.DecodeElems(entries, sr.pending.Appender(p)); err != nil {
+				return fmt.Errorf("streaming: checkpoint: %s: %w", sr.st.root.Name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// saveBuffers records side inputs and waiting main input in a manifest's
+// operator state. The final checkpoint of a finished job needs neither.
+func (j *job) saveBuffers(ops map[string][]byte, final bool) error {
+	if final {
+		return nil
+	}
+	for c, log := range j.sideLogs {
+		if log.err != nil {
+			return log.err
+		}
+		b, err := json.Marshal(log.entries)
+		if err != nil {
+			return err
+		}
+		ops[sideKey(c)] = b
+	}
+	for _, sr := range j.runs {
+		if sr.st.kind != kindSides {
+			continue
+		}
+		parts := make([][][]byte, j.parts)
+		for p := range parts {
+			enc, err := sr.st.root.Inputs[0].Type.(df.ElemCodec).NewElemEncoder(func(b []byte) { parts[p] = append(parts[p], b) })
+			if err != nil {
+				return &df.TransformError{Transform: sr.st.root.Name, Err: fmt.Errorf("main input waiting for side inputs cannot be checkpointed: %w", err)}
+			}
+			if err := sr.pending.Replay(context.Background(), p, enc); err != nil {
+				return err
+			}
+		}
+		b, err := json.Marshal(parts)
+		if err != nil {
+			return err
+		}
+		ops[pendingKey(sr.st.root)] = b
+	}
+	return nil
+}
+
+func sideKey(c *df.Collection) string   { return "\x00side:" + c.Name }
+func pendingKey(t *df.Transform) string { return "\x00pending:" + t.Name }

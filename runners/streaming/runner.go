@@ -104,6 +104,9 @@ func execute(ctx context.Context, p *df.Pipeline, pl *plan, opts Options, res *R
 			}
 		}
 	}()
+	if err := j.restoreBuffers(); err != nil {
+		return err
+	}
 	if err := j.recoverSinks(ctx); err != nil {
 		return err
 	}
