@@ -94,30 +94,49 @@ func Read[T any](s Scope, name string, src BoundedSource[T]) PCollection[T] {
 // GroupByKey groups the values of each key and window. Values arrive as a
 // re-iterable iter.Seq. The key type must have a deterministic encoding.
 func GroupByKey[K comparable, V any](s Scope, name string, in PCollection[KV[K, V]]) PCollection[KV[K, iter.Seq[V]]] {
+	out, _ := groupByKey(s, name, in, false)
+	return out
+}
+
+// GroupByKeyWithLateData is GroupByKey with a second output: the elements
+// a streaming runner drops because they arrive behind the watermark by
+// more than the allowed lateness (or into a window whose trigger has
+// finished), instead of only counting them, as Flink's sideOutputLateData.
+// Late elements keep their timestamp and window. On bounded input nothing
+// is late and the second output is empty.
+func GroupByKeyWithLateData[K comparable, V any](s Scope, name string, in PCollection[KV[K, V]]) (PCollection[KV[K, iter.Seq[V]]], PCollection[KV[K, V]]) {
+	return groupByKey(s, name, in, true)
+}
+
+func groupByKey[K comparable, V any](s Scope, name string, in PCollection[KV[K, V]], late bool) (PCollection[KV[K, iter.Seq[V]]], PCollection[KV[K, V]]) {
 	kc, err := KeyCoderOf[K]()
 	if err != nil {
 		s.Errorf(name, "key type cannot be grouped: %v", err)
-		return PCollection[KV[K, iter.Seq[V]]]{}
+		return PCollection[KV[K, iter.Seq[V]]]{}, PCollection[KV[K, V]]{}
 	}
 	vc, err := CoderOf[V]()
 	if err != nil {
 		s.Errorf(name, "value type has no coder: %v", err)
-		return PCollection[KV[K, iter.Seq[V]]]{}
+		return PCollection[KV[K, iter.Seq[V]]]{}, PCollection[KV[K, V]]{}
 	}
 	if in.c != nil {
 		if err := in.c.Windowing.Validate(); err != nil {
 			s.Errorf(name, "invalid windowing of input: %v", err)
-			return PCollection[KV[K, iter.Seq[V]]]{}
+			return PCollection[KV[K, iter.Seq[V]]]{}, PCollection[KV[K, V]]{}
 		}
 	}
-	spec := &GroupByKeySpec{KeyCoder: Erase(kc), ValueCoder: Erase(vc), Kernel: gbkKernel[K, V]{kc, vc}}
+	spec := &GroupByKeySpec{KeyCoder: Erase(kc), ValueCoder: Erase(vc), Kernel: gbkKernel[K, V]{kc, vc}, LateOutput: late}
 	t := s.addTransform(name, spec, []*Collection{in.c})
 	if t == nil {
-		return PCollection[KV[K, iter.Seq[V]]]{}
+		return PCollection[KV[K, iter.Seq[V]]]{}, PCollection[KV[K, V]]{}
 	}
 	out := newOutput[KV[K, iter.Seq[V]]](s.p, t, "out", in.c.Bounded, groupedWindowing(in.c.Windowing))
+	var lateOut PCollection[KV[K, V]]
+	if late {
+		lateOut = newOutput[KV[K, V]](s.p, t, "late", in.c.Bounded, in.c.Windowing)
+	}
 	s.publish(t)
-	return out
+	return out, lateOut
 }
 
 // groupedWindowing is the windowing of a GroupByKey's output: the input's,
@@ -182,6 +201,44 @@ func (g gbkKernel[K, V]) NewEncoder(sink KVSink) any {
 		}
 		return nil
 	})
+}
+
+// NewLateDecoder returns a LateSink that decodes dropped elements and
+// sends them to out, a Consumer[KV[K,V]].
+func (g gbkKernel[K, V]) NewLateDecoder(out any) LateSink {
+	return &lateDecoder[K, V]{g: g, out: out.(Consumer[KV[K, V]])}
+}
+
+type lateDecoder[K comparable, V any] struct {
+	g   gbkKernel[K, V]
+	out Consumer[KV[K, V]]
+	buf []Elem[KV[K, V]]
+}
+
+func (d *lateDecoder[K, V]) Add(key, value []byte, t EventTime, w Window) error {
+	k, _, err := d.g.kc.Decode(key)
+	if err != nil {
+		return fmt.Errorf("decode grouping key: %w", err)
+	}
+	v, _, err := d.g.vc.Decode(value)
+	if err != nil {
+		return fmt.Errorf("decode value: %w", err)
+	}
+	d.buf = append(d.buf, Elem[KV[K, V]]{Value: KV[K, V]{k, v}, Time: t, Window: w, Pane: NoFiringPane})
+	if len(d.buf) >= BatchSize {
+		return d.Flush()
+	}
+	return nil
+}
+
+func (d *lateDecoder[K, V]) Flush() error {
+	if len(d.buf) == 0 {
+		return nil
+	}
+	err := d.out.Consume(d.buf)
+	clear(d.buf)
+	d.buf = d.buf[:0]
+	return err
 }
 
 func (g gbkKernel[K, V]) NewDecoder(out any) GroupSink {

@@ -75,6 +75,9 @@ type GroupByKeySpec struct {
 	KeyCoder   AnyCoder
 	ValueCoder AnyCoder
 	Kernel     GBKKernel
+	// LateOutput means the transform has a second output, Outputs[1], of
+	// the input elements dropped as late (GroupByKeyWithLateData).
+	LateOutput bool
 }
 
 // FlattenSpec unions its inputs.
@@ -147,6 +150,15 @@ type GBKKernel interface {
 	// NewDecoder returns a GroupSink that decodes the groups a runner formed and
 	// sends them, as KV[K, iter.Seq[V]] elements, to out (a Consumer[KV[K, iter.Seq[V]]]).
 	NewDecoder(out any) GroupSink
+	// NewLateDecoder returns a LateSink that decodes elements dropped as
+	// late and sends them to out (a Consumer[KV[K,V]]).
+	NewLateDecoder(out any) LateSink
+}
+
+// LateSink receives the encoded elements a runner drops as late.
+type LateSink interface {
+	Add(key, value []byte, t EventTime, w Window) error
+	Flush() error
 }
 
 // KVSink receives encoded elements of a GroupByKey input.

@@ -109,6 +109,7 @@ type keyedPart struct {
 
 	// GroupByKey
 	sink   df.GroupSink
+	late   df.LateSink // GroupByKeyWithLateData: where dropped elements go
 	wins   map[string]*gwin // this round's windows, by key and window
 	order  []*gwin          // in first-touched order, for writing back
 	active map[string]*activeSet
@@ -128,7 +129,11 @@ func newKeyedPart(j *job, sr *stageRun, p int, inst *instance) *keyedPart {
 	t := sr.st.root
 	switch sr.st.kind {
 	case kindGBK:
-		kp.sink = t.Spec.(*df.GroupByKeySpec).Kernel.NewDecoder(inst.consumerFor(t.Outputs[0]))
+		spec := t.Spec.(*df.GroupByKeySpec)
+		kp.sink = spec.Kernel.NewDecoder(inst.consumerFor(t.Outputs[0]))
+		if spec.LateOutput {
+			kp.late = spec.Kernel.NewLateDecoder(inst.consumerFor(t.Outputs[1]))
+		}
 		kp.wins = map[string]*gwin{}
 		kp.active = map[string]*activeSet{}
 	case kindCombine:
@@ -516,6 +521,11 @@ func (kp *keyedPart) gbkRound(ctx context.Context, wm df.EventTime) error {
 		g.dirty = true
 		if !ok {
 			sr.dropped.Add(1)
+			if kp.late != nil {
+				if err := kp.late.Add(key, value, r.t, r.w); err != nil {
+					return kp.fail(err)
+				}
+			}
 			continue
 		}
 		if merging {
@@ -574,6 +584,11 @@ func (kp *keyedPart) gbkRound(ctx context.Context, wm df.EventTime) error {
 	}
 	if err := fire(df.ProcessingTimeDomain, df.EventTime(now.UnixMilli())); err != nil {
 		return err
+	}
+	if kp.late != nil {
+		if err := kp.late.Flush(); err != nil {
+			return err
+		}
 	}
 	return kp.sink.Flush()
 }

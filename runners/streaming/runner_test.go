@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"iter"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -243,5 +244,51 @@ func TestOptionsValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want one mentioning %q", tc.opts, err, tc.want)
 		}
+	}
+}
+
+// TestLateDataOutput sends the elements a GroupByKey drops as late to its
+// late-data output instead.
+func TestLateDataOutput(t *testing.T) {
+	p := dataflow.NewPipeline()
+	s := p.Root()
+	src := teststream.New[int64]().
+		AddElementsAt(1_000, 1).
+		AdvanceWatermark(20_000).
+		AddElementsAt(2_000, 2). // late: window [0,10s) expired at 10s
+		AddElementsAt(21_000, 3).
+		AdvanceWatermarkToInfinity()
+	in := teststream.Create(s, "Stream", src)
+	keyed := transforms.KeyBy(s, "Key", func(int64) string { return "k" }, dataflow.WindowInto(s, "Window", dataflow.Fixed(10*time.Second), in))
+	groups, late := dataflow.GroupByKeyWithLateData(s, "Group", keyed)
+	onTime := memio.Collect(s, "OnTime", transforms.Map(s, "Count", func(kv dataflow.KV[string, iter.Seq[int64]]) int {
+		n := 0
+		for range kv.Value {
+			n++
+		}
+		return n
+	}, groups))
+	lateOut := memio.Collect(s, "Late", late)
+	if _, err := dataflow.Execute(t.Context(), streaming.New(streaming.Options{}), p); err != nil {
+		t.Fatal(err)
+	}
+	if got := onTime.Values(); len(got) != 2 || got[0] != 1 || got[1] != 1 {
+		t.Fatalf("on-time group sizes %v, want [1 1]", got)
+	}
+	got := lateOut.Elems()
+	if len(got) != 1 || got[0].Value.Value != 2 || got[0].Time != 2_000 || got[0].Window != dataflow.IntervalWindow(0, 10_000) {
+		t.Fatalf("late output %+v, want the element 2 at 2s in [0s,10s)", got)
+	}
+	// On bounded input nothing is late: the direct runner's late output is empty.
+	p2 := dataflow.NewPipeline()
+	s2 := p2.Root()
+	kv := transforms.KeyBy(s2, "Key", func(int64) string { return "k" }, transforms.Create(s2, "In", int64(1), 2))
+	_, late2 := dataflow.GroupByKeyWithLateData(s2, "Group", kv)
+	c2 := memio.Collect(s2, "Late", late2)
+	if _, err := dataflow.Execute(t.Context(), direct.New(direct.Options{}), p2); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(c2.Elems()); n != 0 {
+		t.Fatalf("direct runner: %d late elements, want 0", n)
 	}
 }

@@ -2,9 +2,11 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,25 +18,29 @@ import (
 	df "github.com/sluicedata/sluice/pkg/dataflow"
 )
 
-// gateFS holds Pebble's checkpoints (directories named ckpt*) after they
-// have taken their version and listed their WAL files, but before they copy
-// anything, while the gate is closed: the worst moment for a write to
-// reach Pebble. A closed gate also opens by itself after gateTimeout, so
-// that a write waiting for the checkpoint cannot deadlock a test.
+// gateFS holds checkpoints pending while its gate is closed: either
+// before their goroutine applies the cut to Pebble (when the store's
+// beforeApply is gateFS.waitApply), or once Pebble's checkpoint (of a
+// directory named ckpt*) has taken its version and listed its WAL files
+// but copied nothing, the worst moment for a write to reach Pebble. A
+// closed gate also opens by itself after gateTimeout, so that a write
+// waiting for the checkpoint cannot deadlock a test.
 type gateFS struct {
 	vfs.FS
-	mu   sync.Mutex
-	gate chan struct{} // nil: open
+	mu      sync.Mutex
+	gate    chan struct{} // nil: open
+	atApply bool
 }
 
 const gateTimeout = 50 * time.Millisecond
 
-func (g *gateFS) close() {
+func (g *gateFS) close(atApply bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.gate == nil {
 		g.gate = make(chan struct{})
 	}
+	g.atApply = atApply
 }
 
 func (g *gateFS) open() {
@@ -46,42 +52,77 @@ func (g *gateFS) open() {
 	}
 }
 
+func (g *gateFS) wait(atApply bool) {
+	g.mu.Lock()
+	gate := g.gate
+	if g.atApply != atApply {
+		gate = nil
+	}
+	g.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-time.After(gateTimeout):
+		}
+	}
+}
+
+func (g *gateFS) waitApply() { g.wait(true) }
+
 func (g *gateFS) MkdirAll(dir string, perm os.FileMode) error {
 	if strings.HasPrefix(g.PathBase(dir), "ckpt") {
-		g.mu.Lock()
-		gate := g.gate
-		g.mu.Unlock()
-		if gate != nil {
-			select {
-			case <-gate:
-			case <-time.After(gateTimeout):
-			}
-		}
+		g.wait(false)
 	}
 	return g.FS.MkdirAll(dir, perm)
 }
 
 type kv struct{ K, V string }
 
-// dumpStore returns every key and value the store holds, as its reads see
-// them (the batch over Pebble; the cache must hold nothing unwritten).
+// dumpStore returns every key and value the store holds: the batch over
+// Pebble, then the cache's unwritten entries (a buffer's pending values as
+// the chunk a checkpoint's cut wrote: right after BeginCheckpoint, every
+// buffer with pending values has one) and the chunk number.
 func dumpStore(t testing.TB, s *Store) []kv {
 	t.Helper()
 	it, err := s.newIter(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []kv
+	m := map[string]string{}
 	for ok := it.First(); ok; ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, kv{string(it.Key()), string(v)})
+		m[string(it.Key())] = string(v)
 	}
 	if err := s.closeIter(it); err != nil {
 		t.Fatal(err)
 	}
+	for _, ents := range s.cache.scopes {
+		for k, e := range ents {
+			switch {
+			case e.buffer && e.pending > 0:
+				if e.cutSeq == 0 {
+					t.Fatalf("buffer %x has pending values and no chunk number", k)
+				}
+				m[string(binary.BigEndian.AppendUint64([]byte(k), e.cutSeq-1))] = string(e.val)
+			case e.buffer:
+			case e.dirty && e.present:
+				m[k] = string(e.val)
+			case e.dirty:
+				delete(m, k)
+			}
+		}
+	}
+	if len(m) > 0 {
+		m[string(metaKey("seq"))] = string(binary.AppendUvarint(nil, s.seq))
+	}
+	out := make([]kv, 0, len(m))
+	for k, v := range m {
+		out = append(out, kv{k, v})
+	}
+	slices.SortFunc(out, func(a, b kv) int { return strings.Compare(a.K, b.K) })
 	return out
 }
 
@@ -127,7 +168,8 @@ func TestBeginCheckpointTakesExactlyTheStateAtTheCall(t *testing.T) {
 		t.Fatalf("ExpireWindows(10) = %d, %v", n, err)
 	}
 
-	gfs.close()
+	s.beforeApply = gfs.waitApply
+	gfs.close(true)
 	p, err := s.BeginCheckpoint("ckpt-1")
 	if err != nil {
 		t.Fatal(err)
@@ -272,7 +314,7 @@ func TestWritesWaitForACheckpointPastTheirShare(t *testing.T) {
 	s := mustOpen(t, "db", opts)
 	defer s.Close()
 	st := mustStage(t, s, "st")
-	gfs.close()
+	gfs.close(false)
 	defer gfs.open()
 	p, err := s.BeginCheckpoint("ckpt")
 	if err != nil {

@@ -15,7 +15,9 @@ import "github.com/sluicedata/sluice/pkg/dataflow"
 //
 // Dirty entries and buffers with pending values are spilled (written to the
 // batch) when evicted, before a range they belong to is iterated, and on
-// Flush, so the batch plus the cache always hold every write.
+// Flush, so the batch plus the cache always hold every write. A
+// checkpoint's cut writes them to a batch of its own and leaves them
+// unwritten here, marked with its epoch (doc.go, invariant 9).
 //
 // Entries are grouped by scope, the (stage, window) their key belongs to,
 // so that expiring a window drops its entries in O(1) without scanning.
@@ -53,6 +55,15 @@ type entry struct {
 	present bool   // point entries: a value exists
 	dirty   bool   // point entries: val/present are not yet in the batch
 	buffer  bool
+	// cut is the epoch of the last checkpoint whose cut holds this entry's
+	// unwritten state (doc.go, invariant 9): the entry stays unwritten, as
+	// that checkpoint's batch may not be in Pebble yet. 0: none.
+	cut uint32
+	// cutSeq is, for a buffer, 1 + the chunk number under which a
+	// checkpoint's cut holds its pending values; the buffer's next chunk is
+	// written under that number again, with those values first, so that it
+	// replaces the cut's chunk. 0: none.
+	cutSeq uint64
 }
 
 func (e *entry) unwritten() bool { return e.dirty || e.pending > 0 }
@@ -135,6 +146,55 @@ func (c *cache) spillAll() error {
 	clear(c.dirty)
 	c.dirty = c.dirty[:0]
 	return nil
+}
+
+// spillCut writes the unwritten state of every entry with write, which
+// writes it to a checkpoint's cut, and marks the entries with epoch; they
+// stay unwritten and listed as such. It returns the point entries written,
+// for markWritten.
+func (c *cache) spillCut(epoch uint32, write func(k string, e *entry) error) ([]dirtyRef, error) {
+	var refs []dirtyRef
+	for _, r := range c.dirty {
+		m := c.scopes[r.sc]
+		e, ok := m[r.k]
+		if !ok || !e.unwritten() || e.cut == epoch { // gone, written, or listed twice
+			continue
+		}
+		if err := write(r.k, &e); err != nil {
+			return nil, err
+		}
+		e.cut = epoch
+		m[r.k] = e
+		if !e.buffer {
+			refs = append(refs, r)
+		}
+	}
+	return refs, nil
+}
+
+// markWritten marks as written the point entries of refs that are
+// unchanged since the cut of checkpoint epoch, once Pebble holds that cut
+// and the batch holds nothing older of them.
+func (c *cache) markWritten(epoch uint32, refs []dirtyRef) {
+	for _, r := range refs {
+		m := c.scopes[r.sc]
+		if e, ok := m[r.k]; ok && e.dirty && e.cut == epoch {
+			e.dirty = false
+			m[r.k] = e
+		}
+	}
+}
+
+// spillIfCut writes the entry under k to the batch if a checkpoint's cut
+// holds its unwritten state: a deletion of its range must find it there,
+// as Pebble may not hold the cut yet.
+func (c *cache) spillIfCut(sc scope, k []byte) error {
+	m := c.scopes[sc]
+	e, ok := m[string(k)]
+	if !ok || !e.unwritten() || e.cut == 0 {
+		return nil
+	}
+	return c.spillFound(m, sc, string(k), e)
 }
 
 // dropScope forgets every entry of sc, unwritten ones included: ExpireWindows

@@ -436,7 +436,8 @@ func runDifferential(t *testing.T, seed uint64, opts Options, ops int) {
 		case r < 98 || pending != nil:
 			finish()
 			ckpt++
-			fs.close()
+			s.beforeApply = fs.waitApply
+			fs.close(pick(2) == 0)
 			p, err := s.BeginCheckpoint(fmt.Sprintf("ckpt-%d", ckpt))
 			if err != nil {
 				fail("BeginCheckpoint: %v", err)

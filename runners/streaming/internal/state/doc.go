@@ -87,25 +87,33 @@
 //     the chunks of a buffer sort in append order, across reopens and
 //     restores. Appending never reads.
 //  9. A checkpoint holds exactly the writes made before its
-//     BeginCheckpoint. BeginCheckpoint spills the cache into the batch
-//     (the cut: the batch over Pebble is then the whole state) and hands a
-//     copy of the batch's bytes to a goroutine, which applies it to Pebble
-//     and then takes Pebble's checkpoint. From the cut until that goroutine
-//     is done, the Store writes nothing to Pebble, because Pebble's
+//     BeginCheckpoint. The cut is a copy of the batch's bytes and a second
+//     batch holding the cache's unwritten state (values, and each
+//     buffer's pending values as a chunk); a goroutine applies both to
+//     Pebble, then takes Pebble's checkpoint. Nothing else is written to
+//     Pebble from the cut until that goroutine is done, because Pebble's
 //     checkpoint copies the WAL files at its end and they would carry any
 //     later commit. Instead the batch keeps every write made meanwhile:
 //     early commits wait (until the batch has grown by
 //     Options.deferredBatchBytes since the cut, four times its share;
 //     past that a write waits for the checkpoint), Flush only spills the
 //     cache into the batch, and ExpireWindows puts its range deletions in
-//     the batch. Reads see the batch over Pebble, which is the same state
-//     whether or not the copy has been applied yet (the batch holds the
-//     same writes, later ones shadowing earlier). When the Store learns
-//     that the checkpoint is done it drops the batch's entries up to the
-//     cut, which Pebble now holds (if the apply failed it keeps them;
-//     applying them twice leaves the same state). Pebble's own background
-//     work (flushes, compactions) changes files, not contents, and the
-//     checkpoint holds on to its version's files and WAL.
+//     the batch. The cache entries the cut wrote stay unwritten (marked
+//     with the cut's epoch), so reads keep finding them in the cache and
+//     iterations get them spilled into the batch first, whether or not
+//     Pebble holds the cut yet; a buffer's next chunk reuses the number of
+//     the cut's chunk (entry.cutSeq), with the same values first, so it
+//     replaces that chunk rather than repeating its values. A deletion of
+//     a range (Clear, DropWindow) first spills such an entry of the range,
+//     so it finds what Pebble may not hold yet. When the Store learns that
+//     the checkpoint is done it drops the batch's entries up to the cut,
+//     which Pebble now holds, and marks written the cache entries the cut
+//     wrote that have not changed since. If the apply failed it does
+//     neither: the batch is committed whole later and the entries are
+//     written when next spilled (writing the same writes twice leaves the
+//     same state, each key ending with the last of its writes). Pebble's
+//     own background work (flushes, compactions) changes files, not
+//     contents, and the checkpoint holds on to its version's files and WAL.
 //
 // # Concurrency
 //

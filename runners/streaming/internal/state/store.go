@@ -64,6 +64,11 @@ type Store struct {
 	stalls  int
 	stalled time.Duration
 	maxTrim time.Duration
+	// epoch numbers the checkpoints' cuts, for the cache's entry.cut.
+	epoch uint32
+	// beforeApply, if set (by tests), is called by a checkpoint's goroutine
+	// before it applies the cut to Pebble.
+	beforeApply func()
 
 	// Scratch buffers for keys, one per role so that a key built in one
 	// role survives the building of another (sbuf and cbuf are spill's,
@@ -314,16 +319,22 @@ func (s *Store) settle(block bool) bool {
 		}
 	}
 	s.pending = nil
-	if p.applied && p.cutLen > 0 && s.iters == 0 {
-		// Pebble holds the batch up to the cut: keep only what followed.
-		// Otherwise (the background apply failed, or an iterator is open
-		// over the batch) the whole batch is committed later; applying the
-		// part before the cut twice leaves the state as applying it once,
-		// since each key ends with the last of its writes either way.
+	if p.applied && s.iters == 0 {
+		// Pebble holds the cut: the batch keeps only what followed it, and
+		// the cache entries the cut wrote that have not changed since are
+		// written. Otherwise (the background apply failed, or an iterator
+		// is open over the batch) the whole batch is committed later, and
+		// the cache entries stay unwritten; applying the batch's part
+		// before the cut twice leaves the state as applying it once, since
+		// each key ends with the last of its writes either way.
 		start := time.Now()
-		if err := s.trimBatch(p.cutLen, p.cutCount); err != nil {
-			s.err = fmt.Errorf("state: after checkpoint to %s: %w", p.dir, err)
+		if p.cutLen > 0 {
+			if err := s.trimBatch(p.cutLen, p.cutCount); err != nil {
+				s.err = fmt.Errorf("state: after checkpoint to %s: %w", p.dir, err)
+				return true
+			}
 		}
+		s.cache.markWritten(p.epoch, p.cutRefs)
 		s.maxTrim = max(s.maxTrim, time.Since(start))
 	}
 	return true
@@ -367,10 +378,14 @@ type PendingCheckpoint struct {
 	done chan struct{}
 	// Written by the background goroutine before done is closed.
 	err     error
-	applied bool // the batch up to the cut is in Pebble
+	applied bool // the cut is in Pebble
 	// The batch's length and count at the cut, for trimBatch.
 	cutLen   int
 	cutCount uint32
+	// The cut's epoch and the point entries of the cache it wrote, for
+	// markWritten.
+	epoch   uint32
+	cutRefs []dirtyRef
 }
 
 // Dir returns the directory the checkpoint is written to.
@@ -395,13 +410,14 @@ func (p *PendingCheckpoint) Wait() error {
 // be used again right away, including while the checkpoint's files are
 // written in the background; Wait reports when they are complete.
 //
-// The synchronous part spills the cache into the batch and copies the
-// batch's bytes: no Pebble write, so no Pebble write stall, holds up the
-// caller. In the background the copy is applied to Pebble, then Pebble's
-// checkpoint (a WAL sync, hard-linked SSTs, copied manifest and WAL) is
-// taken. Until both are done the Store writes nothing to Pebble (doc.go,
-// invariant 9), so what the checkpoint holds is exactly the cut. A
-// BeginCheckpoint while another is pending first waits for that one.
+// The synchronous part copies the batch's bytes and writes the cache's
+// unwritten state into a new batch; nothing is written to Pebble, so no
+// Pebble write stall holds up the caller. In the background the two are
+// applied to Pebble, then Pebble's checkpoint (a WAL sync, hard-linked
+// SSTs, copied manifest and WAL) is taken. Until that is done the Store
+// writes nothing to Pebble (doc.go, invariant 9), so what the checkpoint
+// holds is exactly the cut. A BeginCheckpoint while another is pending
+// first waits for that one.
 func (s *Store) BeginCheckpoint(dir string) (*PendingCheckpoint, error) {
 	if err := s.check(); err != nil {
 		return nil, err
@@ -421,38 +437,53 @@ func (s *Store) BeginCheckpoint(dir string) (*PendingCheckpoint, error) {
 		}
 		return nil, fmt.Errorf("state: checkpoint to %s: %w", dir, err)
 	}
-	// The cut: the cache's unwritten state joins the batch, which then
-	// holds every write that Pebble does not.
-	if err := s.cache.spillAll(); err != nil {
-		s.err = fmt.Errorf("state: checkpoint: %w", err)
-		return nil, s.err
+	s.epoch++
+	if s.epoch == 0 {
+		s.epoch = 1
 	}
-	p := &PendingCheckpoint{dir: dir, done: make(chan struct{})}
+	p := &PendingCheckpoint{dir: dir, done: make(chan struct{}), epoch: s.epoch}
+	// The cut is the batch (copied: it goes on growing, and Pebble rewrites
+	// a batch's header as it applies it) and the cache's unwritten state,
+	// written to a batch of its own but left unwritten in the cache, which
+	// reads and iterations keep using until Pebble holds the cut.
 	var cut []byte
 	if !s.batch.Empty() {
-		if err := s.batch.Set(metaKey("seq"), binary.AppendUvarint(nil, s.seq), nil); err != nil {
-			return nil, fmt.Errorf("state: checkpoint: %w", err)
-		}
-		// A copy: the batch goes on growing (and Pebble rewrites its
-		// header) while the copy is applied.
 		cut = bytes.Clone(s.batch.Repr())
 		p.cutLen, p.cutCount = len(cut), s.batch.Count()
 	}
+	cb := s.db.NewBatchWithSize(int(min(s.cache.used, int64(s.opts.CacheBytes)) + 64))
+	refs, err := s.cache.spillCut(s.epoch, func(k string, e *entry) error { return s.writeCut(cb, k, e) })
+	if err == nil {
+		p.cutRefs = refs
+		err = cb.Set(metaKey("seq"), binary.AppendUvarint(nil, s.seq), nil)
+	}
+	if err != nil {
+		cb.Close()
+		s.err = fmt.Errorf("state: checkpoint: %w", err)
+		return nil, s.err
+	}
 	s.pending = p
-	db := s.db
+	db, beforeApply := s.db, s.beforeApply
 	go func() {
 		defer close(p.done)
+		defer cb.Close()
+		if beforeApply != nil {
+			beforeApply()
+		}
+		var err error
 		if cut != nil {
 			b := db.NewBatch()
-			err := b.SetRepr(cut)
-			if err == nil {
+			if err = b.SetRepr(cut); err == nil {
 				err = db.Apply(b, pebble.NoSync)
 			}
 			b.Close()
-			if err != nil {
-				p.err = fmt.Errorf("state: checkpoint to %s: apply: %w", dir, err)
-				return
-			}
+		}
+		if err == nil {
+			err = db.Apply(cb, pebble.NoSync) // after the batch: its values are newer
+		}
+		if err != nil {
+			p.err = fmt.Errorf("state: checkpoint to %s: apply: %w", dir, err)
+			return
 		}
 		p.applied = true
 		if err := db.Checkpoint(dir, pebble.WithFlushedWAL()); err != nil {
@@ -460,6 +491,29 @@ func (s *Store) BeginCheckpoint(dir string) (*PendingCheckpoint, error) {
 		}
 	}()
 	return p, nil
+}
+
+// writeCut writes an unwritten cache entry to the cut's batch cb. A
+// buffer's pending values become a chunk whose number the entry keeps
+// (entry.cutSeq), so that they are written again, when the buffer is next
+// written, under the same key.
+func (s *Store) writeCut(cb *pebble.Batch, k string, e *entry) error {
+	kb := append(s.sbuf[:0], k...)
+	s.sbuf = kb
+	switch {
+	case e.buffer:
+		if e.cutSeq == 0 {
+			e.cutSeq = s.seq + 1
+			s.seq++
+		}
+		kb = binary.BigEndian.AppendUint64(kb, e.cutSeq-1)
+		s.sbuf = kb
+		return cb.Set(kb, e.val, nil)
+	case e.present:
+		return cb.Set(kb, e.val, nil)
+	default:
+		return cb.Delete(kb, nil)
+	}
 }
 
 // Checkpoint writes a consistent snapshot of the state to dir, which must
