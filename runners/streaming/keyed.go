@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"iter"
-	"slices"
 	"sync"
 
 	df "github.com/sluicedata/sluice/pkg/dataflow"
@@ -109,10 +108,10 @@ type keyedPart struct {
 
 	// GroupByKey
 	sink   df.GroupSink
-	late   df.LateSink // GroupByKeyWithLateData: where dropped elements go
+	late   df.LateSink      // GroupByKeyWithLateData: where dropped elements go
 	wins   map[string]*gwin // this round's windows, by key and window
 	order  []*gwin          // in first-touched order, for writing back
-	active map[string]*activeSet
+	active map[string]*sessions
 	// Combine
 	acc       df.AccSink
 	combWins  map[df.Window]bool // windows whose firing timer is set
@@ -135,7 +134,7 @@ func newKeyedPart(j *job, sr *stageRun, p int, inst *instance) *keyedPart {
 			kp.late = spec.Kernel.NewLateDecoder(inst.consumerFor(t.Outputs[1]))
 		}
 		kp.wins = map[string]*gwin{}
-		kp.active = map[string]*activeSet{}
+		kp.active = map[string]*sessions{}
 	case kindCombine:
 		kp.acc = sr.comb.NewOutput(inst.consumerFor(t.Outputs[0]))
 		kp.combWins = map[df.Window]bool{}
@@ -304,25 +303,17 @@ func (kp *keyedPart) statefulRound(ctx context.Context, wm df.EventTime) error {
 
 // gwin is a window of a key while a round processes it.
 type gwin struct {
-	key     []byte
-	w       df.Window
-	st      trigger.WindowState
-	dirty   bool
-	gone    bool // merged away or expired: not written back
-	evAt    df.EventTime
-	evHold  df.EventTime
-	hasEv   bool
-	ptAt    df.EventTime
-	hasPt   bool
-	seqPref bool // elements carry an arrival sequence number (merging windows)
-}
-
-// activeSet is the active (merging) windows of a key.
-type activeSet struct {
-	key   []byte
-	wins  []df.Window
-	seq   uint64 // next arrival number
-	dirty bool
+	key    []byte
+	w      df.Window
+	st     trigger.WindowState
+	dirty  bool
+	gone   bool     // merged away or expired: not written back
+	sess   *session // merging windows: the session's element buffers
+	evAt   df.EventTime
+	evHold df.EventTime
+	hasEv  bool
+	ptAt   df.EventTime
+	hasPt  bool
 }
 
 func winMapKey(b, key []byte, w df.Window) []byte {
@@ -337,7 +328,7 @@ func (kp *keyedPart) load(key []byte, w df.Window) (*gwin, error) {
 		return g, nil
 	}
 	red := kp.sr.red
-	g := &gwin{key: bytes.Clone(key), w: w, seqPref: red.Strategy().Fn.IsMerging()}
+	g := &gwin{key: bytes.Clone(key), w: w}
 	b, ok, err := kp.stg.GetWindowState(key, w)
 	if err != nil {
 		return nil, kp.fail(err)
@@ -381,7 +372,7 @@ func (kp *keyedPart) writeBack() error {
 			return err
 		}
 	}
-	return kp.writeActive()
+	return kp.writeSessions()
 }
 
 // writeWindow stores a window's state and timers if they changed.
@@ -429,44 +420,11 @@ func (kp *keyedPart) writeWindow(g *gwin) error {
 	return nil
 }
 
-// writeActive stores the active windows of keys whose set changed.
-func (kp *keyedPart) writeActive() error {
-	for _, a := range kp.active {
-		if err := kp.writeActiveSet(a); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (kp *keyedPart) writeActiveSet(a *activeSet) error {
-	{
-		if !a.dirty {
-			return nil
-		}
-		kp.be.Reset(a.key)
-		var err error
-		if len(a.wins) == 0 {
-			err = kp.be.Delete(df.GlobalWindow, activeWindows, nil)
-		} else {
-			b := binary.AppendUvarint(kp.vbuf[:0], a.seq)
-			for _, w := range a.wins {
-				b = binary.AppendVarint(b, int64(w.Start))
-				b = binary.AppendVarint(b, int64(w.End))
-			}
-			kp.vbuf = b
-			err = kp.be.Put(df.GlobalWindow, activeWindows, nil, b)
-		}
-		if err != nil {
-			return kp.fail(err)
-		}
-		a.dirty = false
-	}
-	return nil
-}
-
 // emit sends the panes that fired in g.
 func (kp *keyedPart) emit(g *gwin, panes []trigger.Pane) error {
+	if g.sess != nil {
+		return kp.emitSession(g, panes)
+	}
 	for _, p := range panes {
 		vals := make(encValues, 0, p.To-p.From)
 		i := 0
@@ -475,9 +433,6 @@ func (kp *keyedPart) emit(g *gwin, panes []trigger.Pane) error {
 				return kp.fail(err)
 			}
 			if i >= p.From {
-				if g.seqPref {
-					v = v[8:]
-				}
 				vals = append(vals, bytes.Clone(v))
 			}
 			if i++; i >= p.To {
@@ -507,10 +462,9 @@ func (kp *keyedPart) gbkRound(ctx context.Context, wm df.EventTime) error {
 		var (
 			g   *gwin
 			err error
-			seq uint64
 		)
 		if merging {
-			g, seq, err = kp.mergeInto(key, r.w)
+			g, err = kp.mergeInto(key, r.w)
 		} else {
 			g, err = kp.load(key, r.w)
 		}
@@ -529,10 +483,11 @@ func (kp *keyedPart) gbkRound(ctx context.Context, wm df.EventTime) error {
 			continue
 		}
 		if merging {
-			value = append(binary.BigEndian.AppendUint64(kp.sbuf[:0], seq), value...)
-			kp.sbuf = value
+			err = kp.appendToSession(g, value)
+		} else {
+			err = kp.stg.AppendElement(key, g.w, value)
 		}
-		if err := kp.stg.AppendElement(key, g.w, value); err != nil {
+		if err != nil {
 			return kp.fail(err)
 		}
 		if err := kp.emit(g, panes); err != nil {
@@ -548,7 +503,12 @@ func (kp *keyedPart) gbkRound(ctx context.Context, wm df.EventTime) error {
 			if err != nil {
 				return kp.fail(err)
 			}
-			g, err := kp.load(t.Key, t.Window)
+			var g *gwin
+			if merging {
+				g, err = kp.loadSession(t.Key, t.Window)
+			} else {
+				g, err = kp.load(t.Key, t.Window)
+			}
 			if err != nil {
 				return err
 			}
@@ -563,13 +523,7 @@ func (kp *keyedPart) gbkRound(ctx context.Context, wm df.EventTime) error {
 				return err
 			}
 			if red.Expired(&g.st) && merging {
-				a, err := kp.activeOf(g.key)
-				if err != nil {
-					return err
-				}
-				a.wins = slices.DeleteFunc(a.wins, func(w df.Window) bool { return w == g.w })
-				a.dirty = true
-				if err := kp.writeActiveSet(a); err != nil {
+				if err := kp.expireSession(g); err != nil {
 					return err
 				}
 			}
@@ -591,139 +545,6 @@ func (kp *keyedPart) gbkRound(ctx context.Context, wm df.EventTime) error {
 		}
 	}
 	return kp.sink.Flush()
-}
-
-func (kp *keyedPart) activeOf(key []byte) (*activeSet, error) {
-	if a, ok := kp.active[string(key)]; ok {
-		return a, nil
-	}
-	a := &activeSet{key: bytes.Clone(key)}
-	kp.be.Reset(key)
-	b, ok, err := kp.be.Get(df.GlobalWindow, activeWindows, nil)
-	if err != nil {
-		return nil, kp.fail(err)
-	}
-	if ok {
-		seq, n := binary.Uvarint(b)
-		if n <= 0 {
-			return nil, kp.fail(fmt.Errorf("corrupt active windows"))
-		}
-		a.seq, b = seq, b[n:]
-		for len(b) > 0 {
-			s, n1 := binary.Varint(b)
-			if n1 <= 0 {
-				return nil, kp.fail(fmt.Errorf("corrupt active windows"))
-			}
-			e, n2 := binary.Varint(b[n1:])
-			if n2 <= 0 {
-				return nil, kp.fail(fmt.Errorf("corrupt active windows"))
-			}
-			a.wins = append(a.wins, df.Window{Start: df.EventTime(s), End: df.EventTime(e)})
-			b = b[n1+n2:]
-		}
-	}
-	kp.active[string(a.key)] = a
-	return a, nil
-}
-
-// mergeInto finds the window an element with window w belongs to among the
-// key's active (session) windows, merging the windows it overlaps as
-// Beam's ReduceFnRunner does: the merged window's trigger state is the
-// merge of theirs and its elements are theirs, those already emitted first
-// (in arrival order), then the pending ones. It returns the window and the
-// element's arrival number.
-func (kp *keyedPart) mergeInto(key []byte, w df.Window) (*gwin, uint64, error) {
-	a, err := kp.activeOf(key)
-	if err != nil {
-		return nil, 0, err
-	}
-	merged := w
-	var olds []df.Window
-	for changed := true; changed; {
-		changed = false
-		for _, x := range a.wins {
-			if x.Intersects(merged) && !slices.Contains(olds, x) {
-				merged = merged.Span(x)
-				olds = append(olds, x)
-				changed = true
-			}
-		}
-	}
-	seq := a.seq
-	a.seq++
-	a.dirty = true
-	switch {
-	case len(olds) == 0:
-		a.wins = append(a.wins, merged)
-		g, err := kp.load(key, merged)
-		return g, seq, err
-	case len(olds) == 1 && olds[0] == merged:
-		g, err := kp.load(key, merged)
-		return g, seq, err
-	}
-	red := kp.sr.red
-	states := make([]*trigger.WindowState, len(olds))
-	var emitted, pending [][]byte
-	for i, ow := range olds {
-		og, err := kp.load(key, ow)
-		if err != nil {
-			return nil, 0, err
-		}
-		states[i] = &og.st
-		n := og.st.PaneStart()
-		j := 0
-		for v, err := range kp.stg.Elements(key, ow) {
-			if err != nil {
-				return nil, 0, kp.fail(err)
-			}
-			if j < n {
-				emitted = append(emitted, bytes.Clone(v))
-			} else {
-				pending = append(pending, bytes.Clone(v))
-			}
-			j++
-		}
-	}
-	st := red.Merge(merged, states...)
-	bySeq := func(x, y []byte) int { return bytes.Compare(x[:8], y[:8]) }
-	slices.SortStableFunc(emitted, bySeq)
-	slices.SortStableFunc(pending, bySeq)
-	for i, ow := range olds {
-		og := kp.wins[string(winMapKey(kp.kbuf, key, ow))]
-		og.gone = true
-		_ = i
-		if err := kp.stg.DropWindow(key, ow); err != nil {
-			return nil, 0, kp.fail(err)
-		}
-		kp.be.Reset(key)
-		if og.hasEv {
-			if err := kp.be.ClearTimer(ow, gbkEventTimer, ""); err != nil {
-				return nil, 0, kp.fail(err)
-			}
-		}
-		if og.hasPt {
-			if err := kp.be.ClearTimer(ow, gbkProcTimer, ""); err != nil {
-				return nil, 0, kp.fail(err)
-			}
-		}
-	}
-	a.wins = slices.DeleteFunc(a.wins, func(x df.Window) bool { return slices.Contains(olds, x) })
-	a.wins = append(a.wins, merged)
-	for _, v := range append(emitted, pending...) {
-		if err := kp.stg.AppendElement(key, merged, v); err != nil {
-			return nil, 0, kp.fail(err)
-		}
-	}
-	kp.kbuf = winMapKey(kp.kbuf, key, merged)
-	g := &gwin{key: bytes.Clone(key), w: merged, st: st, dirty: true, seqPref: true}
-	if old, ok := kp.wins[string(kp.kbuf)]; ok {
-		// The merged window equals one of the old ones (it grew back to
-		// its own extent): its timers are cleared above.
-		_ = old
-	}
-	kp.wins[string(kp.kbuf)] = g
-	kp.order = append(kp.order, g)
-	return g, seq, nil
 }
 
 // encValues are the encoded values of one pane.
