@@ -103,14 +103,32 @@ type outcome struct {
 
 // build makes the windowsum pipeline; its results arrive in sink.
 func build(n int64, sink *countSink) *df.Pipeline {
+	return buildFrom(n, sink, false)
+}
+
+// event is the i-th event of the workload.
+func event(i int64) (df.KV[int64, int64], df.EventTime) {
+	return df.KV[int64, int64]{Key: (i * 7919) % 1000, Value: i%997 + 1}, df.EventTime(i)
+}
+
+// buildFrom builds the workload over a bounded sequence, or, for the
+// streaming runner, over an unbounded generator of the same events (as
+// fast as it is read, its watermark following the event times).
+func buildFrom(n int64, sink *countSink, unbounded bool) *df.Pipeline {
 	p := df.NewPipeline()
 	s := p.Root()
-	seq := tf.Sequence(s, "Events", 0, n)
-	kvs := df.ParDo(s, "Generate", df.DoFnFunc[int64, df.KV[int64, int64]](
-		func(c *df.Context, i int64, emit df.Emitter[df.KV[int64, int64]]) error {
-			emit.EmitAt(df.KV[int64, int64]{Key: (i * 7919) % 1000, Value: i%997 + 1}, df.EventTime(i))
-			return nil
-		}), seq)
+	var kvs df.PCollection[df.KV[int64, int64]]
+	if unbounded {
+		kvs = tf.Generate(s, "Events", event, tf.GeneratorOptions{Count: n})
+	} else {
+		seq := tf.Sequence(s, "Events", 0, n)
+		kvs = df.ParDo(s, "Generate", df.DoFnFunc[int64, df.KV[int64, int64]](
+			func(c *df.Context, i int64, emit df.Emitter[df.KV[int64, int64]]) error {
+				kv, ts := event(i)
+				emit.EmitAt(kv, ts)
+				return nil
+			}), seq)
+	}
 	windowed := df.WindowInto(s, "Window", df.Fixed(10*time.Second), kvs)
 	sums := tf.SumPerKey(s, "SumPerKey", windowed)
 	df.Write(s, "Count", df.Sink[df.KV[int64, int64]](sink), sums)
@@ -152,7 +170,8 @@ func runParquet(ctx context.Context, r df.Runner, pattern string) (outcome, erro
 
 func run(ctx context.Context, r df.Runner, n int64) (outcome, error) {
 	sink := &countSink{}
-	p := build(n, sink)
+	_, unbounded := r.(*streaming.Runner)
+	p := buildFrom(n, sink, unbounded)
 	start := time.Now()
 	if _, err := df.Execute(ctx, r, p); err != nil {
 		return outcome{}, err
