@@ -103,7 +103,7 @@ func checkSame(t *testing.T, query string, want, got queries.Results) {
 		}
 	}
 	const show = 5
-	t.Errorf("%s on the direct runner: %d results, the reference %d; %d missing, %d unexpected", query, len(got.Elements), len(want.Elements), len(missing), len(unexpected))
+	t.Errorf("%s: %d results, the reference %d; %d missing, %d unexpected", query, len(got.Elements), len(want.Elements), len(missing), len(unexpected))
 	for i, e := range missing[:min(show, len(missing))] {
 		t.Errorf("missing %d: %+v", i, e)
 	}
