@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sluicedata/sluice/io/memio"
+	"github.com/sluicedata/sluice/io/parquetio"
 	"github.com/sluicedata/sluice/io/textio"
 	"github.com/sluicedata/sluice/pkg/dataflow"
 	"github.com/sluicedata/sluice/pkg/transforms"
@@ -57,6 +58,25 @@ func (f *windowSumFn) OnTimer(c *dataflow.Context, key int64, _ dataflow.TimerFi
 	return nil
 }
 
+// SumRow is a window's sum of one key, as the crash test writes it to Parquet.
+type SumRow struct {
+	Key    int64 `parquet:"key"`
+	Window int64 `parquet:"window"`
+	Sum    int64 `parquet:"sum"`
+}
+
+// crashRows are the combine's sums as rows.
+func crashRows(s dataflow.Scope, in dataflow.PCollection[dataflow.KV[int64, int64]]) dataflow.PCollection[SumRow] {
+	s = s.Scope("Rows")
+	win := dataflow.WindowInto(s, "Window", dataflow.Fixed(time.Second), in)
+	sums := transforms.CombinePerKey(s, "Sum", transforms.SumFn[int64](), win)
+	return dataflow.ParDo(s, "Row", dataflow.DoFnFunc[dataflow.KV[int64, int64], SumRow](
+		func(c *dataflow.Context, kv dataflow.KV[int64, int64], emit dataflow.Emitter[SumRow]) error {
+			emit.Emit(SumRow{Key: kv.Key, Window: int64(c.Window().Start), Sum: kv.Value})
+			return nil
+		}), sums)
+}
+
 // crashPipeline builds the job over in (bounded for the direct runner,
 // generated for the streaming runner) and returns its output lines.
 func crashPipeline(s dataflow.Scope, in dataflow.PCollection[dataflow.KV[int64, int64]]) dataflow.PCollection[string] {
@@ -94,7 +114,8 @@ func crashChild(dir string) int {
 	p := dataflow.NewPipeline()
 	s := p.Root()
 	in := transforms.Generate(s, "Events", event, transforms.GeneratorOptions{Count: crashEvents, Rate: 8_000})
-	textio.Write(s, "Out", filepath.Join(dir, "out"), crashPipeline(s, in))
+	textio.WriteJSON(s, "Out", filepath.Join(dir, "out"), crashPipeline(s, in))
+	parquetio.Write(s, "WriteRows", filepath.Join(dir, "rows"), crashRows(s, in))
 	r := streaming.New(streaming.Options{JobDir: filepath.Join(dir, "job"), CheckpointInterval: 50 * time.Millisecond, ReadBatch: 1000, Log: os.Stderr})
 	if _, err := dataflow.Execute(context.Background(), r, p); err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
@@ -166,15 +187,19 @@ func TestSIGKILL(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("final run: %v", err)
 	}
-	got := readLines(t, filepath.Join(dir, "out"))
-	want := directLines(t)
-	if len(want) == 0 {
+	got := readJSONLines(t, filepath.Join(dir, "out"))
+	want, wantRows := directLines(t)
+	if len(want) == 0 || len(wantRows) == 0 {
 		t.Fatal("the direct runner produced nothing")
 	}
 	if d := cmp.Diff(want, got); d != "" {
-		t.Fatalf("after %d kills the committed output differs from the direct runner's (-want +got):\n%s", kills, d)
+		t.Fatalf("after %d kills the committed JSON lines differ from the direct runner's (-want +got):\n%s", kills, d)
 	}
-	t.Logf("%d kills, %d lines, identical to the direct runner", kills, len(got))
+	gotRows := readRows(t, filepath.Join(dir, "rows"))
+	if d := cmp.Diff(wantRows, gotRows); d != "" {
+		t.Fatalf("after %d kills the committed Parquet rows differ from the direct runner's (-want +got):\n%s", kills, d)
+	}
+	t.Logf("%d kills, %d JSON lines and %d Parquet rows, identical to the direct runner", kills, len(got), len(gotRows))
 }
 
 func readLines(t *testing.T, dir string) []string {
@@ -202,7 +227,41 @@ func readLines(t *testing.T, dir string) []string {
 	return lines
 }
 
-func directLines(t *testing.T) []string {
+// readJSONLines reads the committed JSON lines files of dir back.
+func readJSONLines(t *testing.T, dir string) []string {
+	t.Helper()
+	p := dataflow.NewPipeline()
+	c := memio.Collect(p.Root(), "Out", textio.ReadJSON[string](p.Root(), "In", dir))
+	if _, err := dataflow.Execute(t.Context(), direct.New(direct.Options{Progress: direct.ProgressOff}), p); err != nil {
+		t.Fatal(err)
+	}
+	lines := c.Values()
+	slices.Sort(lines)
+	return lines
+}
+
+// readRows reads the committed Parquet files of dir back.
+func readRows(t *testing.T, dir string) []SumRow {
+	t.Helper()
+	p := dataflow.NewPipeline()
+	c := memio.Collect(p.Root(), "Out", parquetio.Read[SumRow](p.Root(), "In", dir))
+	if _, err := dataflow.Execute(t.Context(), direct.New(direct.Options{Progress: direct.ProgressOff}), p); err != nil {
+		t.Fatal(err)
+	}
+	return sortRows(c.Values())
+}
+
+func sortRows(rows []SumRow) []SumRow {
+	slices.SortFunc(rows, func(a, b SumRow) int {
+		if a.Window != b.Window {
+			return int(a.Window - b.Window)
+		}
+		return int(a.Key - b.Key)
+	})
+	return rows
+}
+
+func directLines(t *testing.T) ([]string, []SumRow) {
 	t.Helper()
 	p := dataflow.NewPipeline()
 	s := p.Root()
@@ -213,10 +272,11 @@ func directLines(t *testing.T) []string {
 	}
 	in := transforms.CreateTimestamped(s, "Events", vals)
 	c := memio.Collect(s, "Out", crashPipeline(s, in))
+	rows := memio.Collect(s, "CollectRows", crashRows(s, in))
 	if _, err := dataflow.Execute(context.Background(), direct.New(direct.Options{}), p); err != nil {
 		t.Fatal(err)
 	}
 	lines := c.Values()
 	slices.Sort(lines)
-	return lines
+	return lines, sortRows(rows.Values())
 }
