@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -221,4 +222,46 @@ func (s *Sink[T]) DecodeResult(b []byte) (any, error) {
 		}
 	}
 	return out, nil
+}
+
+// RemoveCommittedFrom removes the committed files of shards numbered
+// shard or more (dataflow.EpochRollback), in every partition directory:
+// output of epochs after the checkpoint a job was restored from.
+func (s *Sink[T]) RemoveCommittedFrom(ctx context.Context, shard int) error {
+	var errs []error
+	err := filepath.WalkDir(s.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() {
+			if p != s.dir && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir // staging
+			}
+			return nil
+		}
+		name, ok := strings.CutSuffix(d.Name(), ".parquet")
+		if !ok {
+			return nil
+		}
+		name, ok = strings.CutPrefix(name, "part-")
+		num, _, ok2 := strings.Cut(name, "-")
+		n, err := strconv.Atoi(num)
+		if !ok || !ok2 || err != nil || len(num) < 12 || n < shard {
+			return nil
+		}
+		if err := os.Remove(p); err != nil {
+			errs = append(errs, err)
+		}
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("parquetio: rollback: %w", err)
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -184,4 +185,33 @@ func (s *sink[T]) DecodeResult(b []byte) (any, error) {
 		return nil, fmt.Errorf("textio: decode writer result: %w", err)
 	}
 	return sf, nil
+}
+
+// RemoveCommittedFrom removes the committed files of shards numbered
+// shard or more (dataflow.EpochRollback): output of epochs after the
+// checkpoint a job was restored from.
+func (s *sink[T]) RemoveCommittedFrom(ctx context.Context, shard int) error {
+	entries, err := os.ReadDir(s.dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("textio: rollback: %w", err)
+	}
+	prefix := s.cfg.prefix + "-"
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, s.cfg.suffix) {
+			continue
+		}
+		num := strings.TrimSuffix(strings.TrimPrefix(name, prefix), s.cfg.suffix)
+		n, err := strconv.Atoi(num)
+		if err != nil || len(num) < 12 || n < shard {
+			continue
+		}
+		if err := os.Remove(filepath.Join(s.dir, name)); err != nil {
+			return fmt.Errorf("textio: rollback: %w", err)
+		}
+	}
+	return nil
 }

@@ -111,3 +111,14 @@ func (a *anyUnboundedReader[T]) Watermark(now time.Time) (EventTime, bool) {
 	return a.r.Watermark(now)
 }
 func (a *anyUnboundedReader[T]) Close() error { return a.r.Close() }
+
+// EpochRollback is an optional interface of an EpochSink. When a job is
+// restored from a checkpoint older than the newest one that completed (a
+// fallback past a corrupt checkpoint, or a start from a savepoint), the
+// output that later checkpoints committed would be produced again; the
+// runner calls RemoveCommittedFrom with the first shard number of the
+// epochs after the restored checkpoint, and the sink removes the committed
+// output of those shards, so that output stays exactly once.
+type EpochRollback interface {
+	RemoveCommittedFrom(ctx context.Context, shard int) error
+}

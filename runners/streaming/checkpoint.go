@@ -137,6 +137,13 @@ func (j *job) recoverSinks(ctx context.Context) error {
 				keep = append(keep, r)
 			}
 		}
+		if rb, ok := s.epoch.(df.EpochRollback); ok && j.restore != nil {
+			// Output that checkpoints after the restored one committed
+			// (before a fallback, or after a savepoint) is produced again.
+			if err := rb.RemoveCommittedFrom(ctx, int((j.restore.rt.Epoch+1)<<12)); err != nil {
+				return &df.TransformError{Transform: t.Name, Err: err}
+			}
+		}
 		if len(keep) > 0 {
 			if err := s.epoch.CommitEpoch(ctx, keep); err != nil {
 				return &df.TransformError{Transform: t.Name, Err: fmt.Errorf("commit checkpoint %d: %w", j.restore.id, err)}
@@ -149,13 +156,32 @@ func (j *job) recoverSinks(ctx context.Context) error {
 	return nil
 }
 
+// inflight is a checkpoint whose state snapshot is still being written in
+// the background: it completes (manifest, then sink commits) once every
+// partition's snapshot is done.
+type inflight struct {
+	dir     *checkpoint.Dir
+	path    string
+	m       checkpoint.Manifest
+	results map[*sinkRun][]any
+	pending []*state.PendingCheckpoint
+	start   time.Time
+}
+
 // checkpoint takes a consistent snapshot at a round boundary, where
 // nothing is in flight: sinks pre-commit (their writers close), every
-// partition's state is checkpointed, source positions and the runtime
-// state are recorded, and the manifest, written last and atomically, makes
-// it complete. Then the sinks commit. It returns the checkpoint's path.
+// partition's state snapshot starts, and source positions and the runtime
+// state are recorded. Processing then goes on while the snapshots are
+// written; finishCheckpoint completes the checkpoint with its manifest,
+// written last and atomically, and then commits the sinks. A savepoint or
+// the final checkpoint is completed before checkpoint returns. It returns
+// the checkpoint's path.
 func (j *job) checkpoint(ctx context.Context, kind checkpointKind) (string, error) {
 	start := time.Now()
+	// One checkpoint at a time: the previous one completes first.
+	if err := j.finishCheckpoint(ctx, true); err != nil {
+		return "", err
+	}
 	dir, err := checkpoint.Open(j.opts.JobDir, checkpoint.Options{Keep: j.opts.RetainCheckpoints})
 	if err != nil {
 		return "", err
@@ -198,8 +224,7 @@ func (j *job) checkpoint(ctx context.Context, kind checkpointKind) (string, erro
 			m.Sinks[s.t.Name] = append(m.Sinks[s.t.Name], b)
 		}
 	}
-	// State: the synchronous part blocks this round boundary only.
-	pause := time.Now()
+	// State: the synchronous part of each snapshot.
 	pending := make([]*state.PendingCheckpoint, len(j.stores))
 	for i, s := range j.stores {
 		p, err := s.BeginCheckpoint(filepath.Join(path, "state", filepath.Base(partitionDir("", i))))
@@ -208,7 +233,6 @@ func (j *job) checkpoint(ctx context.Context, kind checkpointKind) (string, erro
 		}
 		pending[i] = p
 	}
-	j.stats.observePause(time.Since(pause))
 	// Sources and runtime state.
 	for _, sr := range j.runs {
 		if sr.src != nil && sr.src.readers != nil {
@@ -231,18 +255,46 @@ func (j *job) checkpoint(ctx context.Context, kind checkpointKind) (string, erro
 	if err := j.saveBuffers(m.Operators, kind == checkpointFinal); err != nil {
 		return "", err
 	}
-	for i, p := range pending {
-		if err := p.Wait(); err != nil {
-			return "", fmt.Errorf("streaming: checkpoint partition %d: %w", i, err)
+	j.epoch++
+	j.inflight = &inflight{dir: dir, path: path, m: m, results: results, pending: pending, start: start}
+	j.stats.observePause(time.Since(start))
+	if kind != checkpointPeriodic {
+		if err := j.finishCheckpoint(ctx, true); err != nil {
+			return "", err
 		}
 	}
-	if err := dir.Complete(path, m); err != nil && !errors.Is(err, checkpoint.ErrRetention) {
-		return "", fmt.Errorf("streaming: checkpoint: %w", err)
+	return path, nil
+}
+
+// finishCheckpoint completes the checkpoint in flight, if any, once its
+// state snapshots are written (waiting for them if wait is set): the
+// manifest makes it complete, then the sinks commit what it covers.
+func (j *job) finishCheckpoint(ctx context.Context, wait bool) error {
+	c := j.inflight
+	if c == nil {
+		return nil
+	}
+	if !wait {
+		for _, p := range c.pending {
+			select {
+			case <-p.Done():
+			default:
+				return nil
+			}
+		}
+	}
+	j.inflight = nil
+	for i, p := range c.pending {
+		if err := p.Wait(); err != nil {
+			return fmt.Errorf("streaming: checkpoint partition %d: %w", i, err)
+		}
+	}
+	if err := c.dir.Complete(c.path, c.m); err != nil && !errors.Is(err, checkpoint.ErrRetention) {
+		return fmt.Errorf("streaming: checkpoint: %w", err)
 	} else if err != nil {
 		fmt.Fprintf(j.opts.Log, "streaming: %v\n", err)
 	}
-	// Complete: commit what the checkpoint covers.
-	for s, res := range results {
+	for s, res := range c.results {
 		if s.epoch == nil {
 			s.results = append(s.results, res...)
 			continue
@@ -251,12 +303,11 @@ func (j *job) checkpoint(ctx context.Context, kind checkpointKind) (string, erro
 			continue
 		}
 		if err := s.epoch.CommitEpoch(ctx, res); err != nil {
-			return "", &df.TransformError{Transform: s.t.Name, Err: fmt.Errorf("commit checkpoint %d: %w", m.ID, err)}
+			return &df.TransformError{Transform: s.t.Name, Err: fmt.Errorf("commit checkpoint %d: %w", c.m.ID, err)}
 		}
 	}
-	j.epoch++
-	j.stats.observeCheckpoint(time.Since(start), j.stateSize())
-	return path, nil
+	j.stats.observeCheckpoint(time.Since(c.start), j.stateSize())
+	return nil
 }
 
 func (j *job) stateSize() uint64 {

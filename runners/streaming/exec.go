@@ -48,6 +48,7 @@ type job struct {
 	stats    *jobStats
 	rt       runtimeState
 	restore  *restored // what the job resumed from, if anything
+	inflight *inflight // the checkpoint being written, if any
 	pipeline *df.Pipeline
 }
 

@@ -64,7 +64,7 @@ type Status struct {
 	// PauseP50 and PauseP99 are quantiles of the time checkpoints block
 	// processing (sinks' pre-commit excluded: the state snapshot's
 	// synchronous part).
-	PauseP50, PauseP99 time.Duration
+	PauseP50, PauseP99, PauseMax time.Duration
 }
 
 // StageStatus is one stage of a Status.
@@ -101,7 +101,7 @@ func (j *job) snapshot() *Status {
 	j.stats.mu.Lock()
 	st.LastCheckpoint, st.LastCheckpointBytes = j.stats.lastDur, j.stats.lastSize
 	j.stats.mu.Unlock()
-	st.PauseP50, st.PauseP99 = j.stats.pauseQuantile(0.5), j.stats.pauseQuantile(0.99)
+	st.PauseP50, st.PauseP99, st.PauseMax = j.stats.pauseQuantile(0.5), j.stats.pauseQuantile(0.99), j.stats.pauseQuantile(1)
 	return st
 }
 

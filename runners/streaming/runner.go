@@ -143,6 +143,9 @@ func (j *job) loop(ctx context.Context, res *Result) error {
 		if err != nil {
 			return err
 		}
+		if err := j.finishCheckpoint(ctx, false); err != nil {
+			return err
+		}
 		if time.Since(lastStatus) >= 100*time.Millisecond {
 			res.status.Store(j.snapshot())
 			lastStatus = time.Now()
@@ -165,7 +168,10 @@ func (j *job) loop(ctx context.Context, res *Result) error {
 			finalRounds++
 			continue
 		}
-		if j.opts.CheckpointInterval > 0 && time.Since(lastCheckpoint) >= j.opts.CheckpointInterval {
+		// As Flink with one concurrent checkpoint: a checkpoint that falls
+		// due while the previous one is still being written waits for it
+		// to complete, without blocking processing.
+		if j.opts.CheckpointInterval > 0 && time.Since(lastCheckpoint) >= j.opts.CheckpointInterval && j.inflight == nil {
 			if _, err := j.checkpoint(ctx, checkpointPeriodic); err != nil {
 				return err
 			}
