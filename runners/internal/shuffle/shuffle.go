@@ -89,6 +89,11 @@ func (s *Shuffle) Add(key, value []byte, t df.EventTime, w df.Window) error {
 	buf := p.alloc(n)
 	copy(buf, key)
 	copy(buf[len(key):], value)
+	if len(p.recs) == cap(p.recs) {
+		// Double: append grows large slices by a quarter, copying the
+		// records four times over on the way to a million.
+		p.recs = slices.Grow(p.recs, max(len(p.recs), 1024))
+	}
 	p.recs = append(p.recs, Record{Key: buf[:len(key):len(key)], Value: buf[len(key):], Time: t, Window: w})
 	const recOverhead = 80 // a Record in the slice, amortized
 	add := int64(n + recOverhead)
