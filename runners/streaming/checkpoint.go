@@ -189,6 +189,7 @@ func (j *job) checkpoint(ctx context.Context, kind checkpointKind) (string, erro
 	m := checkpoint.Manifest{
 		Pipeline: fingerprint(j.pipeline), StateDir: "state",
 		Sources: map[string][][]byte{}, Sinks: map[string][][]byte{}, Operators: map[string][]byte{},
+		Watermark: int64(df.MaxTime),
 	}
 	var path string
 	switch kind {

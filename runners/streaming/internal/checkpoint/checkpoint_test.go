@@ -534,3 +534,43 @@ func TestPipelineFingerprint(t *testing.T) {
 		t.Errorf("CheckPipeline mismatch: %v", err)
 	}
 }
+
+// tornFS makes every write of a file whose name starts with MANIFEST in
+// a directory named torn write half its bytes and fail, as a crash in the
+// middle of the write would leave it.
+type tornFS struct{ vfs.FS }
+
+type tornFile struct{ vfs.File }
+
+func (f tornFile) Write(p []byte) (int, error) {
+	n, _ := f.File.Write(p[:len(p)/2])
+	return n, errors.New("crash")
+}
+
+func (fs tornFS) Create(name string, c vfs.DiskWriteCategory) (vfs.File, error) {
+	f, err := fs.FS.Create(name, c)
+	if err == nil && strings.HasPrefix(fs.PathBase(name), manifestName) && fs.PathBase(fs.PathDir(name)) == chkName(2) {
+		return tornFile{f}, nil
+	}
+	return f, err
+}
+
+// TestCrashWhileWritingTheManifest: a manifest write cut short leaves the
+// checkpoint incomplete, not corrupt: Latest falls back without a warning.
+func TestCrashWhileWritingTheManifest(t *testing.T) {
+	fs := tornFS{vfs.NewMem()}
+	d := mustOpen(t, fs, Options{})
+	complete(t, d, 1)
+	p, err := d.NewCheckpoint(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fakeState(t, fs, p)
+	if err := d.Complete(p, Manifest{ID: 2}); err == nil {
+		t.Fatal("Complete with a failing write succeeded")
+	}
+	d = mustOpen(t, fs, Options{})
+	if m, _, warnings, err := d.Latest(); err != nil || m.ID != 1 || len(warnings) != 0 {
+		t.Errorf("Latest = %d, %v, %v; want checkpoint 1 and no warning", m.ID, warnings, err)
+	}
+}

@@ -150,12 +150,11 @@ func (b *KeyedBackend) Clear(w dataflow.Window, id string) error {
 	sc := b.st.scope(w)
 	p := bytes.Clone(b.userPrefix(w, id))
 	// Pending bag values and a written-back value are superseded: forget
-	// them, then delete what the batch and Pebble hold (and what a
-	// checkpoint's cut holds, which Pebble may not yet).
-	for _, tag := range []byte{tagBag, tagMap} {
-		if err := s.cache.spillIfCut(sc, append(p, tag)); err != nil {
-			return err
-		}
+	// them, then delete what the batch and Pebble hold. A value that a
+	// pending checkpoint's cut holds, which Pebble may not hold yet, is
+	// spilled first so that the deletion finds it.
+	if err := s.cache.spillIfCut(sc, append(p, tagMap)); err != nil {
+		return err
 	}
 	s.cache.put(sc, append(p, tagBag), entry{buffer: true})
 	s.cache.put(sc, append(p, tagMap), entry{})

@@ -264,7 +264,8 @@ func rssBytes() uint64 {
 
 var checkpointStateBytes = flag.Int64("checkpoint.bytes", 256<<20, "state BenchmarkCheckpoint holds")
 
-// BenchmarkCheckpoint measures Checkpoint (flush, then Pebble's checkpoint:
+// BenchmarkCheckpoint measures a Flush and then Checkpoint (BeginCheckpoint
+// and Wait: the cut, its apply to Pebble, then Pebble's checkpoint:
 // hard-linked SSTs, copied WAL and manifest) on a store holding
 // -checkpoint.bytes (default 256 MiB) of random 1 KiB values, with 16 MiB
 // of new writes before each checkpoint, as between two barriers. The

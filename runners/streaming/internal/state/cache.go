@@ -28,6 +28,12 @@ type cache struct {
 	// dirty lists the entries that became dirty (or got pending values)
 	// since the last spillAll; some may since have been spilled or dropped.
 	dirty []dirtyRef
+	// fresh is set for a database the Store created: then a scope from
+	// which nothing was ever evicted is complete in the cache, and a miss
+	// in it means the key is absent (no read of Pebble). incomplete lists
+	// the scopes evictions made incomplete.
+	fresh      bool
+	incomplete map[scope]bool
 	// spill writes an entry's unwritten state to the batch.
 	spill func(sc scope, k string, e *entry) error
 	err   error // the first spill error (sticky in the Store)
@@ -55,15 +61,12 @@ type entry struct {
 	present bool   // point entries: a value exists
 	dirty   bool   // point entries: val/present are not yet in the batch
 	buffer  bool
-	// cut is the epoch of the last checkpoint whose cut holds this entry's
-	// unwritten state (doc.go, invariant 9): the entry stays unwritten, as
-	// that checkpoint's batch may not be in Pebble yet. 0: none.
-	cut uint32
-	// cutSeq is, for a buffer, 1 + the chunk number under which a
-	// checkpoint's cut holds its pending values; the buffer's next chunk is
-	// written under that number again, with those values first, so that it
-	// replaces the cut's chunk. 0: none.
-	cutSeq uint64
+	// cut is, for a dirty point entry, the epoch of the checkpoint whose
+	// cut holds its value (doc.go, invariant 9): the entry stays dirty, as
+	// that checkpoint's batch may not be in Pebble yet. 0: none. Epochs
+	// wrap, but a dirty entry's cut is 0 or the latest cut's epoch: every
+	// cut visits every dirty entry, and spilling resets it.
+	cut uint8
 }
 
 func (e *entry) unwritten() bool { return e.dirty || e.pending > 0 }
@@ -74,6 +77,11 @@ const entryOverhead = 80
 
 func newCache(budget int64) *cache {
 	return &cache{budget: budget, scopes: map[scope]map[string]entry{}}
+}
+
+// complete reports whether every key of sc with a value is in the cache.
+func (c *cache) complete(sc scope) bool {
+	return c.fresh && c.budget > 0 && !c.incomplete[sc]
 }
 
 func (c *cache) get(sc scope, k []byte) (entry, bool) {
@@ -148,16 +156,23 @@ func (c *cache) spillAll() error {
 	return nil
 }
 
-// spillCut writes the unwritten state of every entry with write, which
-// writes it to a checkpoint's cut, and marks the entries with epoch; they
-// stay unwritten and listed as such. It returns the point entries written,
-// for markWritten.
-func (c *cache) spillCut(epoch uint32, write func(k string, e *entry) error) ([]dirtyRef, error) {
+// spillCut takes a checkpoint's cut of the cache: it spills the pending
+// values of every buffer to the batch, and calls write for every dirty
+// point entry, which writes it to the cut, marking the entry with epoch;
+// these stay dirty, and are all that remains on the dirty list. It returns
+// them, for markWritten.
+func (c *cache) spillCut(epoch uint8, write func(k string, e *entry) error) ([]dirtyRef, error) {
 	var refs []dirtyRef
 	for _, r := range c.dirty {
 		m := c.scopes[r.sc]
 		e, ok := m[r.k]
-		if !ok || !e.unwritten() || e.cut == epoch { // gone, written, or listed twice
+		switch {
+		case !ok || !e.unwritten() || e.dirty && e.cut == epoch: // gone, written, or listed twice
+			continue
+		case e.buffer:
+			if err := c.spillFound(m, r.sc, r.k, e); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		if err := write(r.k, &e); err != nil {
@@ -165,21 +180,21 @@ func (c *cache) spillCut(epoch uint32, write func(k string, e *entry) error) ([]
 		}
 		e.cut = epoch
 		m[r.k] = e
-		if !e.buffer {
-			refs = append(refs, r)
-		}
+		refs = append(refs, r)
 	}
+	clear(c.dirty)
+	c.dirty = append(c.dirty[:0], refs...)
 	return refs, nil
 }
 
 // markWritten marks as written the point entries of refs that are
 // unchanged since the cut of checkpoint epoch, once Pebble holds that cut
 // and the batch holds nothing older of them.
-func (c *cache) markWritten(epoch uint32, refs []dirtyRef) {
+func (c *cache) markWritten(epoch uint8, refs []dirtyRef) {
 	for _, r := range refs {
 		m := c.scopes[r.sc]
 		if e, ok := m[r.k]; ok && e.dirty && e.cut == epoch {
-			e.dirty = false
+			e.dirty, e.cut = false, 0
 			m[r.k] = e
 		}
 	}
@@ -191,7 +206,7 @@ func (c *cache) markWritten(epoch uint32, refs []dirtyRef) {
 func (c *cache) spillIfCut(sc scope, k []byte) error {
 	m := c.scopes[sc]
 	e, ok := m[string(k)]
-	if !ok || !e.unwritten() || e.cut == 0 {
+	if !ok || !e.dirty || e.cut == 0 {
 		return nil
 	}
 	return c.spillFound(m, sc, string(k), e)
@@ -205,6 +220,9 @@ func (c *cache) dropScope(sc scope) {
 		c.used -= int64(len(k)) + entryOverhead + int64(cap(e.val))
 	}
 	delete(c.scopes, sc)
+	// The scope's state is gone from the database too: what is written
+	// to it from now on is all in the cache again.
+	delete(c.incomplete, sc)
 }
 
 // evict removes entries, spilling unwritten ones, until the cache uses at
@@ -225,6 +243,12 @@ func (c *cache) evict() {
 			}
 			c.used -= size
 			delete(m, k)
+			if c.fresh {
+				if c.incomplete == nil {
+					c.incomplete = map[scope]bool{}
+				}
+				c.incomplete[sc] = true
+			}
 			if c.used <= target {
 				break
 			}

@@ -87,9 +87,9 @@
 //     the chunks of a buffer sort in append order, across reopens and
 //     restores. Appending never reads.
 //  9. A checkpoint holds exactly the writes made before its
-//     BeginCheckpoint. The cut is a copy of the batch's bytes and a second
-//     batch holding the cache's unwritten state (values, and each
-//     buffer's pending values as a chunk); a goroutine applies both to
+//     BeginCheckpoint. The cut is the batch, after the buffers' pending
+//     values are written to it (its bytes copied), and a second batch
+//     holding the cache's dirty values; a goroutine applies both to
 //     Pebble, then takes Pebble's checkpoint. Nothing else is written to
 //     Pebble from the cut until that goroutine is done, because Pebble's
 //     checkpoint copies the WAL files at its end and they would carry any
@@ -98,22 +98,20 @@
 //     Options.deferredBatchBytes since the cut, four times its share;
 //     past that a write waits for the checkpoint), Flush only spills the
 //     cache into the batch, and ExpireWindows puts its range deletions in
-//     the batch. The cache entries the cut wrote stay unwritten (marked
-//     with the cut's epoch), so reads keep finding them in the cache and
+//     the batch. The dirty values the cut wrote stay dirty in the cache
+//     (marked with the cut's epoch), so reads keep finding them there and
 //     iterations get them spilled into the batch first, whether or not
-//     Pebble holds the cut yet; a buffer's next chunk reuses the number of
-//     the cut's chunk (entry.cutSeq), with the same values first, so it
-//     replaces that chunk rather than repeating its values. A deletion of
-//     a range (Clear, DropWindow) first spills such an entry of the range,
-//     so it finds what Pebble may not hold yet. When the Store learns that
-//     the checkpoint is done it drops the batch's entries up to the cut,
-//     which Pebble now holds, and marks written the cache entries the cut
-//     wrote that have not changed since. If the apply failed it does
-//     neither: the batch is committed whole later and the entries are
-//     written when next spilled (writing the same writes twice leaves the
-//     same state, each key ending with the last of its writes). Pebble's
-//     own background work (flushes, compactions) changes files, not
-//     contents, and the checkpoint holds on to its version's files and WAL.
+//     Pebble holds the cut yet; Clear, which deletes a value it does not
+//     spill, first spills a value the cut holds, so that its deletion finds
+//     it. When the Store learns that the checkpoint is done it drops the
+//     batch's entries up to the cut, which Pebble now holds, and marks
+//     clean the values the cut wrote that have not changed since. If the
+//     apply failed it does neither: the batch is committed whole later and
+//     the values are written when next spilled (writing the same writes
+//     twice leaves the same state, each key ending with the last of its
+//     writes). Pebble's own background work (flushes, compactions) changes
+//     files, not contents, and the checkpoint holds on to its version's
+//     files and WAL.
 //
 // # Concurrency
 //

@@ -24,14 +24,18 @@ var (
 // on a store of -pause.bytes (default 1 GiB on disk, Store.Size) of random
 // 1 KiB values, while processing keeps writing (-pause.rate, default
 // 32 MiB/s, of puts to random keys; value state is written back, so each
-// checkpoint also spills the cache). Every -pause.interval (2 s) it takes a
-// checkpoint, alternating the synchronous Checkpoint (Flush, then Pebble's
-// checkpoint, as before BeginCheckpoint existed) and BeginCheckpoint, whose
-// Wait another goroutine times (complete-ms). Pauses are the time the
-// processing goroutine spends in the call; percentiles are nearest-rank, so
-// with fewer than 100 samples of a kind p99 is the largest. It also reports the writes' waits
-// for a pending checkpoint (stalls) and the longest single put. Run it
-// alone, once:
+// checkpoint also takes the cache's dirty values). Every -pause.interval
+// (2 s) it takes a checkpoint, alternating the synchronous Checkpoint
+// (BeginCheckpoint then Wait: what a checkpoint cost the caller before
+// BeginCheckpoint existed, a flush and Pebble's checkpoint) and
+// BeginCheckpoint, whose Wait another goroutine times from the call
+// (complete-ms). Pauses are the time the processing goroutine spends in
+// the call; percentiles are nearest-rank, so with fewer than 100 samples
+// of a kind p99 is the largest. It also reports what else a checkpoint
+// costs the processing goroutine: writes' waits for a pending checkpoint
+// (stalls, stalled-ms), the longest batch trim after one (max-trim-ms),
+// and the longest single put (max-put-ms, which includes Pebble's own
+// write stalls). Run it alone, once:
 //
 //	go test -run '^$' -bench CheckpointPause -benchtime 1x -timeout 30m
 func BenchmarkCheckpointPause(b *testing.B) {

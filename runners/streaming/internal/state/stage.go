@@ -140,20 +140,13 @@ func (s *Store) writeChunk(prefix []byte, e *entry) error {
 	if e.pending == 0 {
 		return nil
 	}
-	seq := s.seq
-	if e.cutSeq != 0 {
-		seq = e.cutSeq - 1 // replaces the chunk a checkpoint's cut holds
-	}
 	k := append(s.cbuf[:0], prefix...)
-	k = binary.BigEndian.AppendUint64(k, seq)
+	k = binary.BigEndian.AppendUint64(k, s.seq)
 	s.cbuf = k
 	if err := s.spillBatch().Set(k, e.val, nil); err != nil {
 		return fmt.Errorf("state: write: %w", err)
 	}
-	if e.cutSeq == 0 {
-		s.seq++
-	}
-	e.cutSeq = 0
+	s.seq++
 	e.pending = 0
 	if cap(e.val) > 256 {
 		e.val = nil // most buffers see few values between chunks
@@ -165,9 +158,6 @@ func (s *Store) writeChunk(prefix []byte, e *entry) error {
 
 // bufDrop removes every value of the buffer under prefix.
 func (s *Store) bufDrop(sc scope, prefix []byte) error {
-	if err := s.cache.spillIfCut(sc, prefix); err != nil {
-		return err
-	}
 	if err := s.deleteRange(prefix, nil); err != nil {
 		return err
 	}

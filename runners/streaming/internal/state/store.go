@@ -65,7 +65,7 @@ type Store struct {
 	stalled time.Duration
 	maxTrim time.Duration
 	// epoch numbers the checkpoints' cuts, for the cache's entry.cut.
-	epoch uint32
+	epoch uint8
 	// beforeApply, if set (by tests), is called by a checkpoint's goroutine
 	// before it applies the cut to Pebble.
 	beforeApply func()
@@ -138,6 +138,9 @@ func (s *Store) checkMeta() error {
 			if err := s.checkEmpty(); err != nil {
 				return err
 			}
+			// A new database: everything it will ever hold is written
+			// through this Store, so the cache knows what is absent.
+			s.cache.fresh = true
 			b.Set(metaKey(name), binary.AppendUvarint(nil, want[name]), nil)
 			continue
 		case err != nil:
@@ -384,7 +387,7 @@ type PendingCheckpoint struct {
 	cutCount uint32
 	// The cut's epoch and the point entries of the cache it wrote, for
 	// markWritten.
-	epoch   uint32
+	epoch   uint8
 	cutRefs []dirtyRef
 }
 
@@ -410,9 +413,10 @@ func (p *PendingCheckpoint) Wait() error {
 // be used again right away, including while the checkpoint's files are
 // written in the background; Wait reports when they are complete.
 //
-// The synchronous part copies the batch's bytes and writes the cache's
-// unwritten state into a new batch; nothing is written to Pebble, so no
-// Pebble write stall holds up the caller. In the background the two are
+// The synchronous part writes buffers' pending values to the batch and the
+// cache's dirty values into a new batch, and copies the batch's bytes;
+// nothing is written to Pebble, so no Pebble write stall holds up the
+// caller. In the background the two are
 // applied to Pebble, then Pebble's checkpoint (a WAL sync, hard-linked
 // SSTs, copied manifest and WAL) is taken. Until that is done the Store
 // writes nothing to Pebble (doc.go, invariant 9), so what the checkpoint
@@ -442,15 +446,11 @@ func (s *Store) BeginCheckpoint(dir string) (*PendingCheckpoint, error) {
 		s.epoch = 1
 	}
 	p := &PendingCheckpoint{dir: dir, done: make(chan struct{}), epoch: s.epoch}
-	// The cut is the batch (copied: it goes on growing, and Pebble rewrites
-	// a batch's header as it applies it) and the cache's unwritten state,
-	// written to a batch of its own but left unwritten in the cache, which
-	// reads and iterations keep using until Pebble holds the cut.
-	var cut []byte
-	if !s.batch.Empty() {
-		cut = bytes.Clone(s.batch.Repr())
-		p.cutLen, p.cutCount = len(cut), s.batch.Count()
-	}
+	// The cut is the batch with the buffers' pending values (copied: it
+	// goes on growing, and Pebble rewrites a batch's header as it applies
+	// it) and the cache's dirty values, written to a batch of their own
+	// but left dirty in the cache, where reads find them, and spilled
+	// before any iteration over them, until Pebble holds the cut.
 	cb := s.db.NewBatchWithSize(int(min(s.cache.used, int64(s.opts.CacheBytes)) + 64))
 	refs, err := s.cache.spillCut(s.epoch, func(k string, e *entry) error { return s.writeCut(cb, k, e) })
 	if err == nil {
@@ -461,6 +461,11 @@ func (s *Store) BeginCheckpoint(dir string) (*PendingCheckpoint, error) {
 		cb.Close()
 		s.err = fmt.Errorf("state: checkpoint: %w", err)
 		return nil, s.err
+	}
+	var cut []byte
+	if !s.batch.Empty() {
+		cut = bytes.Clone(s.batch.Repr())
+		p.cutLen, p.cutCount = len(cut), s.batch.Count()
 	}
 	s.pending = p
 	db, beforeApply := s.db, s.beforeApply
@@ -493,27 +498,14 @@ func (s *Store) BeginCheckpoint(dir string) (*PendingCheckpoint, error) {
 	return p, nil
 }
 
-// writeCut writes an unwritten cache entry to the cut's batch cb. A
-// buffer's pending values become a chunk whose number the entry keeps
-// (entry.cutSeq), so that they are written again, when the buffer is next
-// written, under the same key.
+// writeCut writes a dirty point entry of the cache to the cut's batch cb.
 func (s *Store) writeCut(cb *pebble.Batch, k string, e *entry) error {
 	kb := append(s.sbuf[:0], k...)
 	s.sbuf = kb
-	switch {
-	case e.buffer:
-		if e.cutSeq == 0 {
-			e.cutSeq = s.seq + 1
-			s.seq++
-		}
-		kb = binary.BigEndian.AppendUint64(kb, e.cutSeq-1)
-		s.sbuf = kb
+	if e.present {
 		return cb.Set(kb, e.val, nil)
-	case e.present:
-		return cb.Set(kb, e.val, nil)
-	default:
-		return cb.Delete(kb, nil)
 	}
+	return cb.Delete(kb, nil)
 }
 
 // Checkpoint writes a consistent snapshot of the state to dir, which must
@@ -621,6 +613,9 @@ func (s *Store) getPoint(sc scope, k []byte) ([]byte, bool, error) {
 	if e, ok := s.cache.get(sc, k); ok {
 		return e.val, e.present, nil
 	}
+	if s.cache.complete(sc) {
+		return nil, false, nil // never written, or expired with its window
+	}
 	v, closer, err := s.batch.Get(k)
 	if errors.Is(err, pebble.ErrNotFound) {
 		s.cache.put(sc, k, entry{})
@@ -692,7 +687,7 @@ func (s *Store) spill(sc scope, k string, e *entry) error {
 	if err != nil {
 		return fmt.Errorf("state: write: %w", err)
 	}
-	e.dirty = false
+	e.dirty, e.cut = false, 0
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"github.com/sluicedata/sluice/pkg/dataflow"
 )
@@ -18,8 +19,11 @@ func (st *Stage) WindowStates(w dataflow.Window, fn func(key, value []byte) erro
 	if err := s.check(); err != nil {
 		return err
 	}
-	// Written-back window states of w must be in the batch to be seen.
 	sc := st.scope(w)
+	if s.cache.complete(sc) {
+		return st.cachedWindowStates(sc, fn)
+	}
+	// Written-back window states of w must be in the batch to be seen.
 	for k, e := range s.cache.scopes[sc] {
 		if e.unwritten() {
 			if err := s.cache.spillEntry(sc, []byte(k)); err != nil {
@@ -73,6 +77,31 @@ func (st *Stage) WindowStates(w dataflow.Window, fn func(key, value []byte) erro
 			err = cerr
 		}
 		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cachedWindowStates is WindowStates for a window whose state is all in
+// the cache: no write to the batch, no read of Pebble.
+func (st *Stage) cachedWindowStates(sc scope, fn func(key, value []byte) error) error {
+	type kv struct{ k, v []byte }
+	var found []kv
+	n := len(st.lpName)
+	for k, e := range st.s.cache.scopes[sc] {
+		if !e.present || e.buffer || len(k) < 2+n+1+16 || k[2:2+n] != string(st.lpName) || k[2+n] != kindWindowState {
+			continue
+		}
+		found = append(found, kv{[]byte(k), e.val})
+	}
+	slices.SortFunc(found, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
+	for _, f := range found {
+		key, rest, err := readLP(f.k[2+n+1+16:])
+		if err != nil || len(rest) != 0 {
+			return fmt.Errorf("state: stage %q: bad window state key %x", st.name, f.k)
+		}
+		if err := fn(key, f.v); err != nil {
 			return err
 		}
 	}
