@@ -182,10 +182,18 @@ func (j *job) checkpoint(ctx context.Context, kind checkpointKind) (string, erro
 	if err := j.finishCheckpoint(ctx, true); err != nil {
 		return "", err
 	}
-	dir, err := checkpoint.Open(j.opts.JobDir, checkpoint.Options{Keep: j.opts.RetainCheckpoints})
-	if err != nil {
-		return "", err
+	if j.ckDir == nil {
+		dir, err := checkpoint.Open(j.opts.JobDir, checkpoint.Options{Keep: j.opts.RetainCheckpoints})
+		if err != nil {
+			return "", err
+		}
+		if j.nextCheckpoint, err = dir.NextID(); err != nil {
+			return "", err
+		}
+		j.ckDir = dir
 	}
+	dir := j.ckDir
+	var err error
 	m := checkpoint.Manifest{
 		Pipeline: fingerprint(j.pipeline), StateDir: "state",
 		Sources: map[string][][]byte{}, Sinks: map[string][][]byte{}, Operators: map[string][]byte{},
@@ -197,9 +205,9 @@ func (j *job) checkpoint(ctx context.Context, kind checkpointKind) (string, erro
 		m.Savepoint = true
 		path, err = dir.NewSavepoint(fmt.Sprintf("savepoint-%s", time.Now().UTC().Format("20060102T150405.000")))
 	default:
-		if m.ID, err = dir.NextID(); err == nil {
-			path, err = dir.NewCheckpoint(m.ID)
-		}
+		m.ID = j.nextCheckpoint
+		j.nextCheckpoint++
+		path, err = dir.NewCheckpoint(m.ID)
 	}
 	if err != nil {
 		return "", fmt.Errorf("streaming: checkpoint: %w", err)
@@ -226,13 +234,23 @@ func (j *job) checkpoint(ctx context.Context, kind checkpointKind) (string, erro
 		}
 	}
 	// State: the synchronous part of each snapshot.
+	// The partitions' cuts are independent: take them in parallel.
 	pending := make([]*state.PendingCheckpoint, len(j.stores))
-	for i, s := range j.stores {
-		p, err := s.BeginCheckpoint(filepath.Join(path, "state", filepath.Base(partitionDir("", i))))
+	err = j.parallel(ctx, len(j.stores), func(_ context.Context, i int) error {
+		p, err := j.stores[i].BeginCheckpoint(filepath.Join(path, "state", filepath.Base(partitionDir("", i))))
 		if err != nil {
-			return "", fmt.Errorf("streaming: checkpoint partition %d: %w", i, err)
+			return fmt.Errorf("streaming: checkpoint partition %d: %w", i, err)
 		}
 		pending[i] = p
+		return nil
+	})
+	if err != nil {
+		for _, p := range pending {
+			if p != nil {
+				p.Wait()
+			}
+		}
+		return "", err
 	}
 	// Sources and runtime state.
 	for _, sr := range j.runs {

@@ -14,6 +14,7 @@ import (
 
 	df "github.com/sluicedata/sluice/pkg/dataflow"
 	"github.com/sluicedata/sluice/runners/internal/trigger"
+	"github.com/sluicedata/sluice/runners/streaming/internal/checkpoint"
 	"github.com/sluicedata/sluice/runners/streaming/internal/state"
 )
 
@@ -49,7 +50,11 @@ type job struct {
 	rt       runtimeState
 	restore  *restored // what the job resumed from, if anything
 	inflight *inflight // the checkpoint being written, if any
-	pipeline *df.Pipeline
+	// ckDir is the job's checkpoint directory, opened at the first
+	// checkpoint; nextCheckpoint the id the next one gets.
+	ckDir          *checkpoint.Dir
+	nextCheckpoint int64
+	pipeline       *df.Pipeline
 }
 
 // stageRun is the runtime state of one stage.

@@ -236,9 +236,10 @@ func (d *Dir) create(parent, name string) (string, error) {
 	if err := d.fs.MkdirAll(p, 0o755); err != nil {
 		return "", fmt.Errorf("checkpoint: create %s: %w", p, err)
 	}
-	if err := d.syncDir(parent); err != nil {
-		return "", fmt.Errorf("checkpoint: create %s: %w", p, err)
-	}
+	// The new directory's entry is made durable by Complete, which syncs
+	// the parent: until then a crash may lose it, and an incomplete
+	// checkpoint is worthless anyway. (Creating is on the path that
+	// blocks processing; completing is not.)
 	return p, nil
 }
 
@@ -314,6 +315,9 @@ func (d *Dir) Complete(path string, m Manifest) error {
 		return fmt.Errorf("checkpoint: complete %s: %w", path, err)
 	}
 	if err := d.syncDir(path); err != nil {
+		return fmt.Errorf("checkpoint: complete %s: %w", path, err)
+	}
+	if err := d.syncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("checkpoint: complete %s: %w", path, err)
 	}
 	if savepoint {
