@@ -12,13 +12,10 @@ import (
 	"testing"
 )
 
-func TestUnavailableRunnersFailBeforeRunning(t *testing.T) {
+func TestUnknownRunnersFailBeforeRunning(t *testing.T) {
 	for runners, want := range map[string]string{
-		"streaming":        "runner streaming is not available yet (issue 4)",
-		"direct,prism":     "runner prism is not available yet (issue 5)",
-		"direct,flink":     `unknown runner "flink"`,
-		"":                 "no runner given",
-		"streaming,prism ": "runner prism is not available yet (issue 5)",
+		"direct,flink": `unknown runner "flink"`,
+		"":             "no runner given",
 	} {
 		var out bytes.Buffer
 		dir := t.TempDir()
@@ -33,6 +30,26 @@ func TestUnavailableRunnersFailBeforeRunning(t *testing.T) {
 		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 			t.Errorf("-runners=%q wrote %d files", runners, len(entries))
 		}
+	}
+}
+
+// TestEveryRunner runs queries on the three runners: they agree with the
+// baseline, and a query Prism cannot run is reported as failed, with its
+// reason, while the others go on.
+func TestEveryRunner(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), options{runners: "direct,streaming,prism", queries: "q0,q5,q11", events: 2000, source: "generate", repeat: 1, rate: 10_000, out: t.TempDir()}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, out.String(), errOut.String())
+	}
+	table := out.String()
+	for _, want := range []string{"direct ev/s", "streaming ev/s", "prism ev/s", "q11 on prism failed:"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("the table lacks %q:\n%s", want, table)
+		}
+	}
+	if strings.Contains(table, "NO") {
+		t.Errorf("a runner disagrees with the baseline:\n%s", table)
 	}
 }
 

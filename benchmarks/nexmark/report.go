@@ -89,6 +89,8 @@ func writeTable(w io.Writer, all []measurement, runners []string) {
 				fmt.Fprint(tw, "-\t-\t-\t")
 			case r == baselineName:
 				fmt.Fprintf(tw, "%s\t", humanCount(m.eventsPerSec()))
+			case m.err != "":
+				fmt.Fprint(tw, "failed\t-\t-\t")
 			default:
 				agrees := "yes"
 				if !m.agrees {
@@ -100,6 +102,11 @@ func writeTable(w io.Writer, all []measurement, runners []string) {
 		fmt.Fprintln(tw, base.title)
 	}
 	tw.Flush()
+	for _, m := range all {
+		if m.err != "" {
+			fmt.Fprintf(w, "%s on %s failed: %s\n", m.query, m.runner, m.err)
+		}
+	}
 }
 
 // writeCSV writes one row per query and runner (the baseline included).
@@ -121,7 +128,7 @@ func writeCSV(w io.Writer, all []measurement) error {
 			strconv.FormatFloat(m.seconds, 'f', 6, 64),
 			strconv.FormatFloat(m.eventsPerSec(), 'f', 0, 64),
 			strconv.FormatFloat(ratio, 'f', 4, 64),
-			strconv.FormatBool(m.agrees),
+			strconv.FormatBool(m.agrees && m.err == ""),
 		})
 	}
 	cw.Flush()
