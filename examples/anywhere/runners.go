@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sluicedata/sluice/pkg/dataflow"
+	"github.com/sluicedata/sluice/runners/beam"
 	"github.com/sluicedata/sluice/runners/direct"
 	"github.com/sluicedata/sluice/runners/streaming"
 )
@@ -17,6 +18,8 @@ var runners = map[string]func() dataflow.Runner{
 	"streaming": func() dataflow.Runner {
 		return streaming.New(streaming.Options{Log: io.Discard})
 	},
+	// Beam's Prism runner, in this process, through the Beam bridge.
+	"prism": func() dataflow.Runner { return beam.New(beam.Options{Runner: "prism"}) },
 }
 
 func runnerNames() []string {
