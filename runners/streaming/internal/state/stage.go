@@ -401,5 +401,21 @@ func (st *Stage) ExpireWindows(watermark dataflow.EventTime) (int, error) {
 	for w := range windows {
 		s.cache.dropScope(st.scope(w))
 	}
+	// Every iterator over the memtable fragments all of its range
+	// tombstones again, and a job whose state is short-lived rarely fills
+	// its memtable: flush it once it holds many, so that they sit in a
+	// table, fragmented once.
+	s.rangeDels += len(spans) + 1
+	if s.rangeDels >= maxMemtableRangeDels {
+		s.rangeDels = 0
+		if _, err := s.db.AsyncFlush(); err != nil {
+			s.err = fmt.Errorf("state: stage %q: flush: %w", st.name, err)
+			return 0, s.err
+		}
+	}
 	return len(windows), nil
 }
+
+// maxMemtableRangeDels is how many range deletions ExpireWindows lets
+// accumulate in the memtable before it flushes it.
+const maxMemtableRangeDels = 4096

@@ -25,6 +25,10 @@ const formatVersion = 1
 // a write batch that holds every write until it is committed, and a bounded
 // read cache in front of both. See doc.go for the contract.
 type Store struct {
+	// rangeDels counts the range deletions applied since the memtable was
+	// last flushed for them (ExpireWindows).
+	rangeDels int
+
 	db    *pebble.DB
 	dir   string
 	opts  Options
