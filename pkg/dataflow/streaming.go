@@ -288,79 +288,80 @@ func (a *anyUnboundedReader[T]) ProcessingTime() (time.Time, bool) {
 }
 
 // ElemCodec encodes elements whole (value, timestamp, window, pane), for
-// runners that keep buffered elements in checkpoints. Every ElemType is one.
+// runners that keep buffered elements in checkpoints. Every ElemType is
+// one; it is ByteCodec's encoding with the metadata appended.
 type ElemCodec interface {
 	// NewElemEncoder returns a Consumer[T] that calls emit with the
 	// encoding of each element; the bytes are emit's to keep.
 	NewElemEncoder(emit func([]byte)) (any, error)
 	// DecodeElems decodes encodings made by an element encoder and passes
-	// the elements to out, a Consumer[T], in batches.
+	// the elements to out, a Consumer[T].
 	DecodeElems(encoded [][]byte, out any) error
 }
 
-func (elemType[T]) NewElemEncoder(emit func([]byte)) (any, error) {
-	c, err := CoderOf[T]()
-	if err != nil {
-		return nil, err
-	}
-	return ConsumerFunc[T](func(b []Elem[T]) error {
-		for i := range b {
-			e := &b[i]
-			buf := c.Encode(nil, e.Value)
-			buf = binary.AppendVarint(buf, int64(int64(e.Time)))
-			buf = binary.AppendVarint(buf, int64(int64(e.Window.Start)))
-			buf = binary.AppendVarint(buf, int64(int64(e.Window.End)))
-			buf = binary.AppendVarint(buf, int64(e.Pane.Index))
-			buf = binary.AppendVarint(buf, int64(e.Pane.NonSpeculativeIndex))
-			flags := byte(e.Pane.Timing) << 2
-			if e.Pane.IsFirst {
-				flags |= 1
-			}
-			if e.Pane.IsLast {
-				flags |= 2
-			}
-			emit(append(buf, flags))
-		}
+func (e elemType[T]) NewElemEncoder(emit func([]byte)) (any, error) {
+	return e.NewByteEncoder(func(b []byte, t EventTime, w Window, p PaneInfo) error {
+		emit(appendElemMeta(b, t, w, p))
 		return nil
-	}), nil
+	})
 }
 
-func (elemType[T]) DecodeElems(encoded [][]byte, out any) error {
-	c, err := CoderOf[T]()
+func (e elemType[T]) DecodeElems(encoded [][]byte, out any) error {
+	dec, err := e.NewByteDecoder(out)
 	if err != nil {
 		return err
 	}
-	o := out.(Consumer[T])
-	batch := make([]Elem[T], 0, BatchSize)
 	for _, b := range encoded {
-		v, n, err := c.Decode(b)
+		v, t, w, p, err := cutElemMeta(b)
 		if err != nil {
-			return fmt.Errorf("decode element: %w", err)
+			return err
 		}
-		b = b[n:]
-		var f [5]int64
-		for i := range f {
-			x, m := binary.Varint(b)
-			if m <= 0 {
-				return fmt.Errorf("decode element: bad varint")
-			}
-			f[i], b = x, b[m:]
+		if err := dec(v, t, w, p); err != nil {
+			return err
 		}
-		if len(b) != 1 {
-			return fmt.Errorf("decode element: %d trailing bytes", len(b))
-		}
-		pane := PaneInfo{Index: f[3], NonSpeculativeIndex: f[4], Timing: PaneTiming(b[0] >> 2), IsFirst: b[0]&1 != 0, IsLast: b[0]&2 != 0}
-		batch = append(batch, Elem[T]{Value: v, Time: EventTime(f[0]), Window: Window{Start: EventTime(f[1]), End: EventTime(f[2])}, Pane: pane})
-		if len(batch) == BatchSize {
-			if err := o.Consume(batch); err != nil {
-				return err
-			}
-			clear(batch)
-			batch = batch[:0]
-		}
-	}
-	if len(batch) > 0 {
-		return o.Consume(batch)
 	}
 	return nil
+}
+
+// appendElemMeta appends an element's timestamp, window and pane to its
+// encoded value, followed by their length.
+func appendElemMeta(b []byte, t EventTime, w Window, p PaneInfo) []byte {
+	start := len(b)
+	b = binary.AppendVarint(b, int64(t))
+	b = binary.AppendVarint(b, int64(w.Start))
+	b = binary.AppendVarint(b, int64(w.End))
+	b = binary.AppendVarint(b, p.Index)
+	b = binary.AppendVarint(b, p.NonSpeculativeIndex)
+	flags := byte(p.Timing) << 2
+	if p.IsFirst {
+		flags |= 1
+	}
+	if p.IsLast {
+		flags |= 2
+	}
+	b = append(b, flags)
+	return append(b, byte(len(b)-start))
+}
+
+// cutElemMeta splits what appendElemMeta made.
+func cutElemMeta(b []byte) (value []byte, t EventTime, w Window, p PaneInfo, err error) {
+	bad := fmt.Errorf("decode element: bad metadata")
+	if len(b) == 0 || int(b[len(b)-1]) > len(b)-1 {
+		return nil, 0, w, p, bad
+	}
+	n := int(b[len(b)-1])
+	value, meta := b[:len(b)-1-n], b[len(b)-1-n:len(b)-1]
+	var f [5]int64
+	for i := range f {
+		x, m := binary.Varint(meta)
+		if m <= 0 {
+			return nil, 0, w, p, bad
+		}
+		f[i], meta = x, meta[m:]
+	}
+	if len(meta) != 1 {
+		return nil, 0, w, p, bad
+	}
+	p = PaneInfo{Index: f[3], NonSpeculativeIndex: f[4], Timing: PaneTiming(meta[0] >> 2), IsFirst: meta[0]&1 != 0, IsLast: meta[0]&2 != 0}
+	return value, EventTime(f[0]), Window{Start: EventTime(f[1]), End: EventTime(f[2])}, p, nil
 }
