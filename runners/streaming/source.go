@@ -69,8 +69,8 @@ func (j *job) newSource(ctx context.Context, sr *stageRun) (*sourceRun, error) {
 				return nil, &df.TransformError{Transform: t.Name, Err: fmt.Errorf("open split %d (%v): %w", i, s, err)}
 			}
 			src.readers = append(src.readers, r)
-			if _, ok := r.(interface{ ProcessingTime() (time.Time, bool) }); ok {
-				if _, driven := r.(interface{ ProcessingTime() (time.Time, bool) }).ProcessingTime(); driven {
+			if cd, ok := r.(clockDriver); ok {
+				if _, driven := cd.ProcessingTime(); driven {
 					j.driven = true
 				}
 			}
@@ -114,6 +114,12 @@ func (s *sourceRun) close() error {
 	return errors.Join(errs...)
 }
 
+// clockDriver is a reader that may drive processing time (a TestStream's,
+// through dataflow's erased reader).
+type clockDriver interface {
+	ProcessingTime() (time.Time, bool)
+}
+
 // drivenNow is the processing time when a source drives it (TestStream), or
 // the end of time once every source has ended.
 func (j *job) drivenNow() time.Time {
@@ -126,7 +132,7 @@ func (j *job) drivenNow() time.Time {
 			continue
 		}
 		for _, r := range sr.src.readers {
-			if cd, ok := r.(interface{ ProcessingTime() (time.Time, bool) }); ok {
+			if cd, ok := r.(clockDriver); ok {
 				if t, ok := cd.ProcessingTime(); ok && t.After(now) {
 					now = t
 				}
@@ -168,7 +174,6 @@ func (j *job) runSource(ctx context.Context, sr *stageRun) (int, error) {
 			sr.outWM = df.MaxTime
 			return 0, nil
 		}
-		counts := make([]int64, len(todo))
 		err := j.parallel(ctx, len(todo), func(ctx context.Context, w int) error {
 			inst := sr.insts[w]
 			s := src.splits[todo[w]]
@@ -190,7 +195,6 @@ func (j *job) runSource(ctx context.Context, sr *stageRun) (int, error) {
 		for _, i := range todo {
 			src.done[i] = true
 		}
-		_ = counts
 		if allDone(src.done) {
 			sr.outWM = df.MaxTime
 		}
