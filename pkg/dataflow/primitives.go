@@ -622,24 +622,9 @@ func (l *liftedCombine[K, I, A, O]) NewPartial(maxEntries int) (any, func() erro
 		table.reset()
 		return nil
 	}
-	fn, tc := l.fn, l.tc
-	consume := ConsumerFunc[KV[K, I]](func(b []Elem[KV[K, I]]) (err error) {
-		var e *Elem[KV[K, I]]
-		defer func() {
-			if r := recover(); r != nil {
-				err = &ElementError{Transform: l.name, Value: FormatValue(e.Value), Time: e.Time, Window: e.Window, Panic: true, Stack: string(debug.Stack()), Err: &PanicError{Value: r}}
-			}
-		}()
-		for i := range b {
-			e = &b[i]
-			ae, ok := table.window(e.Window).entry(e.Value.Key)
-			if ok {
-				ae.acc = fn.AddInput(ae.acc, e.Value.Value)
-				ae.t = combineTime(tc, ae.t, e.Time)
-				continue
-			}
-			ae.acc, ae.t = fn.AddInput(fn.CreateAccumulator(), e.Value.Value), e.Time
-			table.entries++
+	consume := ConsumerFunc[KV[K, I]](func(b []Elem[KV[K, I]]) error {
+		if err := addInputs(table, l.name, l.fn, l.tc, b); err != nil {
+			return err
 		}
 		if table.entries > maxEntries {
 			return flush()
@@ -647,6 +632,29 @@ func (l *liftedCombine[K, I, A, O]) NewPartial(maxEntries int) (any, func() erro
 		return nil
 	})
 	return Consumer[KV[K, I]](consume), flush
+}
+
+// addInputs adds a batch of inputs to a partial table; a panic in the
+// CombineFn is returned as an ElementError naming transform and element.
+func addInputs[K comparable, I, A, O any](table *partialTable[K, A], transform string, fn CombineFn[I, A, O], tc TimestampCombiner, b []Elem[KV[K, I]]) (err error) {
+	var e *Elem[KV[K, I]]
+	defer func() {
+		if r := recover(); r != nil {
+			err = &ElementError{Transform: transform, Value: FormatValue(e.Value), Time: e.Time, Window: e.Window, Panic: true, Stack: string(debug.Stack()), Err: &PanicError{Value: r}}
+		}
+	}()
+	for i := range b {
+		e = &b[i]
+		ae, ok := table.window(e.Window).entry(e.Value.Key)
+		if ok {
+			ae.acc = fn.AddInput(ae.acc, e.Value.Value)
+			ae.t = combineTime(tc, ae.t, e.Time)
+			continue
+		}
+		ae.acc, ae.t = fn.AddInput(fn.CreateAccumulator(), e.Value.Value), e.Time
+		table.entries++
+	}
+	return nil
 }
 
 func (l *liftedCombine[K, I, A, O]) Entries(part int) int { return l.store.Len(part) }

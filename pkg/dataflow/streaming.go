@@ -148,26 +148,8 @@ func (s *streamingCombine[K, I, A, O]) NewPartial(sink KVSink) (any, func() erro
 		table.reset()
 		return nil
 	}
-	fn, tc := s.fn, s.tc
-	consume := ConsumerFunc[KV[K, I]](func(b []Elem[KV[K, I]]) (err error) {
-		var e *Elem[KV[K, I]]
-		defer func() {
-			if r := recover(); r != nil {
-				err = &ElementError{Transform: s.name, Value: FormatValue(e.Value), Time: e.Time, Window: e.Window, Panic: true, Stack: string(debug.Stack()), Err: &PanicError{Value: r}}
-			}
-		}()
-		for i := range b {
-			e = &b[i]
-			ae, ok := table.window(e.Window).entry(e.Value.Key)
-			if ok {
-				ae.acc = fn.AddInput(ae.acc, e.Value.Value)
-				ae.t = combineTime(tc, ae.t, e.Time)
-				continue
-			}
-			ae.acc, ae.t = fn.AddInput(fn.CreateAccumulator(), e.Value.Value), e.Time
-			table.entries++
-		}
-		return nil
+	consume := ConsumerFunc[KV[K, I]](func(b []Elem[KV[K, I]]) error {
+		return addInputs(table, s.name, s.fn, s.tc, b)
 	})
 	return Consumer[KV[K, I]](consume), flush
 }
