@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	df "github.com/sluicedata/sluice/pkg/dataflow"
+	"github.com/sluicedata/sluice/runners/internal/runbase"
 )
 
 // A plan is the pipeline cut into stages. A stage starts at a root (a source,
@@ -135,30 +136,10 @@ func buildPlan(p *df.Pipeline, opts Options) (*plan, error) {
 		}
 	}
 	// Order stages so that each runs after its dependencies.
-	done := map[*stage]bool{}
-	visiting := map[*stage]bool{}
-	var visit func(s *stage) error
-	visit = func(s *stage) error {
-		if done[s] {
-			return nil
-		}
-		if visiting[s] {
-			return fmt.Errorf("direct: cyclic stage dependency at %v", s)
-		}
-		visiting[s] = true
-		for _, d := range s.deps {
-			if err := visit(d); err != nil {
-				return err
-			}
-		}
-		done[s] = true
-		pl.stages = append(pl.stages, s)
-		return nil
+	stages, err := runbase.Order(roots, func(s *stage) []*stage { return s.deps })
+	if err != nil {
+		return nil, fmt.Errorf("direct: %w", err)
 	}
-	for _, s := range roots {
-		if err := visit(s); err != nil {
-			return nil, err
-		}
-	}
+	pl.stages = stages
 	return pl, nil
 }

@@ -58,7 +58,7 @@ func SummaryOf(res df.Result) (Summary, bool) {
 		return Summary{}, false
 	}
 	select {
-	case <-r.done:
+	case <-r.Done():
 	default:
 		return Summary{}, false
 	}

@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 
 	df "github.com/sluicedata/sluice/pkg/dataflow"
+	"github.com/sluicedata/sluice/runners/internal/runbase"
 )
 
 // Runner is the direct runner.
@@ -37,13 +36,13 @@ func (r *Runner) Run(ctx context.Context, p *df.Pipeline, ro df.RunOptions) (df.
 		return nil, err
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
-	res := &result{cancel: cancel, done: make(chan struct{})}
+	res := &result{Result: runbase.NewResult(cancel, errCancelled)}
 	rn := newRun(pl, opts, &res.metrics)
 	go func() {
 		err := rn.execute(ctx)
 		cancel(nil)
 		res.summary = rn.summary
-		res.finish(ctx, err)
+		res.Finish(ctx, err)
 	}()
 	return res, nil
 }
@@ -60,43 +59,11 @@ func validate(p *df.Pipeline) error {
 }
 
 type result struct {
-	cancel  context.CancelCauseFunc
-	done    chan struct{}
+	*runbase.Result
 	metrics df.MetricsRegistry
-	state   atomic.Uint32
-	summary Summary // set before done is closed
-	mu      sync.Mutex
-	err     error
+	summary Summary // set before the run is done
 }
 
 var errCancelled = errors.New("direct: run cancelled")
 
-func (r *result) finish(ctx context.Context, err error) {
-	r.mu.Lock()
-	r.err = err
-	r.mu.Unlock()
-	switch {
-	case err == nil:
-		r.state.Store(uint32(df.Done))
-	case errors.Is(err, context.Canceled) || errors.Is(context.Cause(ctx), errCancelled):
-		r.state.Store(uint32(df.Cancelled))
-	default:
-		r.state.Store(uint32(df.Failed))
-	}
-	close(r.done)
-}
-
-func (r *result) Wait(ctx context.Context) error {
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.err
-}
-
-func (r *result) Cancel()             { r.cancel(errCancelled) }
-func (r *result) State() df.State     { return df.State(r.state.Load()) }
 func (r *result) Metrics() df.Metrics { return r.metrics.Snapshot() }

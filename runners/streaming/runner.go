@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	df "github.com/sluicedata/sluice/pkg/dataflow"
+	"github.com/sluicedata/sluice/runners/internal/runbase"
 	"github.com/sluicedata/sluice/runners/streaming/internal/state"
 )
 
@@ -46,14 +46,17 @@ func (r *Runner) Run(ctx context.Context, p *df.Pipeline, ro df.RunOptions) (df.
 		opts.JobDir = dir
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
-	res := &Result{cancel: cancel, done: make(chan struct{}), requests: make(chan request)}
+	res := &Result{Result: runbase.NewResult(cancel, errCancelled), requests: make(chan request)}
 	go func() {
 		err := execute(ctx, p, pl, opts, res)
 		cancel(nil)
 		if temp {
 			os.RemoveAll(opts.JobDir)
 		}
-		res.finish(ctx, err)
+		if errors.Is(err, errStopped) {
+			err = nil // a graceful stop
+		}
+		res.Finish(ctx, err)
 	}()
 	return res, nil
 }
@@ -222,19 +225,17 @@ func (j *job) allAtEnd() bool {
 	return true
 }
 
-// Result is a running streaming job.
+// Result is a running streaming job. Cancel stops it without a checkpoint
+// (a restart resumes from the latest complete one); Stop takes a savepoint
+// first.
 type Result struct {
-	cancel   context.CancelCauseFunc
-	done     chan struct{}
+	*runbase.Result
 	requests chan request
 	metrics  df.MetricsRegistry
 	job      atomic.Pointer[job]
 	status   atomic.Pointer[Status]
 	// metricsAddr is the address metrics are served at, once they are.
 	metricsAddr atomic.Pointer[string]
-	state       atomic.Uint32
-	mu          sync.Mutex
-	err         error
 }
 
 type request struct {
@@ -250,41 +251,6 @@ type reply struct {
 var _ df.Result = (*Result)(nil)
 
 var errCancelled = errors.New("streaming: job cancelled")
-
-func (r *Result) finish(ctx context.Context, err error) {
-	if errors.Is(err, errStopped) {
-		err = nil
-	}
-	r.mu.Lock()
-	r.err = err
-	r.mu.Unlock()
-	switch {
-	case err == nil:
-		r.state.Store(uint32(df.Done))
-	case errors.Is(err, context.Canceled) || errors.Is(context.Cause(ctx), errCancelled) || errors.Is(err, errCancelled):
-		r.state.Store(uint32(df.Cancelled))
-	default:
-		r.state.Store(uint32(df.Failed))
-	}
-	close(r.done)
-}
-
-// Wait waits for the job to end and returns its error.
-func (r *Result) Wait(ctx context.Context) error {
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.err
-}
-
-// Cancel stops the job without a checkpoint; a restart resumes from the
-// latest complete one.
-func (r *Result) Cancel()         { r.cancel(errCancelled) }
-func (r *Result) State() df.State { return df.State(r.state.Load()) }
 
 // Metrics returns the user metrics so far.
 func (r *Result) Metrics() df.Metrics { return r.metrics.Snapshot() }
@@ -313,7 +279,7 @@ func (r *Result) request(ctx context.Context, stop bool) (string, error) {
 	req := request{stop: stop, reply: make(chan reply, 1)}
 	select {
 	case r.requests <- req:
-	case <-r.done:
+	case <-r.Done():
 		return "", fmt.Errorf("streaming: the job has ended")
 	case <-ctx.Done():
 		return "", ctx.Err()
