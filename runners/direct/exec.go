@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	df "github.com/sluicedata/sluice/pkg/dataflow"
+	"github.com/sluicedata/sluice/runners/internal/runbase"
 	"github.com/sluicedata/sluice/runners/internal/shuffle"
 	"github.com/sluicedata/sluice/runners/internal/trigger"
 )
@@ -231,7 +232,7 @@ func (r *run) runStage(ctx context.Context, st *stage) error {
 	var next atomic.Int64
 	for w := range workers {
 		g.Go(func() (err error) {
-			inst := &instance{ctx: gctx, r: r, st: st, worker: w, memo: map[*df.Collection]any{}, ops: map[*df.Transform]df.Op{}}
+			inst := &instance{ctx: gctx, r: r, st: st, worker: w, memo: map[*df.Collection]any{}}
 			defer func() {
 				if p := recover(); p != nil {
 					if te, ok := p.(*df.TransformError); ok {
@@ -281,9 +282,7 @@ type instance struct {
 	st     *stage
 	worker int
 	memo   map[*df.Collection]any // Consumer[T] of each collection reached
-	ops    map[*df.Transform]df.Op
-	order  []*df.Transform // ops in topological order
-	setup  int             // ops set up so far
+	ops    runbase.Ops
 	// flushes run when the worker finishes: lifted combiners' partial tables.
 	flushes []func() error
 	writers []writerOf
@@ -303,31 +302,17 @@ func (inst *instance) build(ctx context.Context) error {
 			inst.consumerFor(out)
 		}
 	}
-	for inst.setup < len(inst.order) {
-		t := inst.order[inst.setup]
-		if err := inst.ops[t].Setup(ctx); err != nil {
-			return err
-		}
-		inst.setup++
-	}
-	return nil
+	return inst.ops.Setup(ctx)
 }
 
 func (inst *instance) bundle(ctx context.Context, item workItem) error {
-	for _, t := range inst.order {
-		if err := inst.ops[t].StartBundle(ctx); err != nil {
-			return err
-		}
+	if err := inst.ops.StartBundle(ctx); err != nil {
+		return err
 	}
 	if err := item(ctx, inst); err != nil {
 		return err
 	}
-	for _, t := range inst.order { // upstream first: its FinishBundle may emit downstream
-		if err := inst.ops[t].FinishBundle(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
+	return inst.ops.FinishBundle(ctx)
 }
 
 func (inst *instance) finish(ctx context.Context) error {
@@ -350,52 +335,26 @@ func (inst *instance) finish(ctx context.Context) error {
 	return nil
 }
 
-func (inst *instance) teardown(ctx context.Context) error {
-	var errs []error
-	for _, t := range inst.order[:inst.setup] {
-		if err := inst.ops[t].Teardown(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	inst.setup = 0
-	return errors.Join(errs...)
-}
+func (inst *instance) teardown(ctx context.Context) error { return inst.ops.Teardown(ctx) }
 
 // op returns the worker's instance of an element-wise transform (or of a
 // stage's root ParDo), building it and its downstream consumers on first use.
 func (inst *instance) op(t *df.Transform) df.Op {
-	if op, ok := inst.ops[t]; ok {
+	if op, ok := inst.ops.Get(t); ok {
 		return op
 	}
 	env := df.OpEnv{Transform: t.Name, Metrics: inst.r.metrics.NewContainer(t.Name)}
 	for _, out := range t.Outputs {
 		env.Outputs = append(env.Outputs, inst.consumerFor(out))
 	}
-	var (
-		op  df.Op
-		err error
-	)
-	switch spec := t.Spec.(type) {
-	case *df.ParDoSpec:
-		for _, s := range spec.Sides {
+	if pd, ok := t.Spec.(*df.ParDoSpec); ok {
+		for _, s := range pd.Sides {
 			env.Sides = append(env.Sides, inst.r.sides[s])
 		}
-		op, err = spec.NewOp(env)
-	case *df.WindowIntoSpec:
-		op, err = spec.NewOp(env)
-	default:
-		err = fmt.Errorf("not an element-wise transform")
 	}
+	op, err := inst.ops.New(t, env)
 	if err != nil {
 		panic(&df.TransformError{Transform: t.Name, Err: err})
-	}
-	inst.ops[t] = op
-	// Keep order topological (by transform ID).
-	i := len(inst.order)
-	inst.order = append(inst.order, t)
-	for i > 0 && inst.order[i-1].ID > t.ID {
-		inst.order[i-1], inst.order[i] = inst.order[i], inst.order[i-1]
-		i--
 	}
 	return op
 }

@@ -3,7 +3,6 @@ package streaming
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"runtime/debug"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	df "github.com/sluicedata/sluice/pkg/dataflow"
+	"github.com/sluicedata/sluice/runners/internal/runbase"
 	"github.com/sluicedata/sluice/runners/internal/trigger"
 	"github.com/sluicedata/sluice/runners/streaming/internal/checkpoint"
 	"github.com/sluicedata/sluice/runners/streaming/internal/state"
@@ -360,20 +360,17 @@ func (j *job) sidesPartition(ctx context.Context, sr *stageRun, p int, inst *ins
 
 // instance is one worker's (or one partition's) copy of a stage's operators.
 type instance struct {
-	j      *job
-	sr     *stageRun
-	id     int
-	memo   map[*df.Collection]any
-	ops    map[*df.Transform]df.Op
-	order  []*df.Transform
-	setup  int
-	closed bool
+	j    *job
+	sr   *stageRun
+	id   int
+	memo map[*df.Collection]any
+	ops  runbase.Ops
 	// flushes run at the end of every bundle: lifted combiners' partials.
 	flushes []func() error
 }
 
 func (j *job) newInstance(sr *stageRun) *instance {
-	inst := &instance{j: j, sr: sr, id: j.nextID, memo: map[*df.Collection]any{}, ops: map[*df.Transform]df.Op{}}
+	inst := &instance{j: j, sr: sr, id: j.nextID, memo: map[*df.Collection]any{}}
 	j.nextID++
 	return inst
 }
@@ -396,14 +393,7 @@ func (inst *instance) build(ctx context.Context) (err error) {
 			inst.consumerFor(out)
 		}
 	}
-	for inst.setup < len(inst.order) {
-		t := inst.order[inst.setup]
-		if err := inst.ops[t].Setup(ctx); err != nil {
-			return err
-		}
-		inst.setup++
-	}
-	return nil
+	return inst.ops.Setup(ctx)
 }
 
 // bundle runs work as one bundle of the instance's operators.
@@ -417,18 +407,14 @@ func (inst *instance) bundle(ctx context.Context, work func() error) (err error)
 			err = fmt.Errorf("%v: worker panicked: %v\n%s", inst.sr.st, p, debug.Stack())
 		}
 	}()
-	for _, t := range inst.order {
-		if err := inst.ops[t].StartBundle(ctx); err != nil {
-			return err
-		}
+	if err := inst.ops.StartBundle(ctx); err != nil {
+		return err
 	}
 	if err := work(); err != nil {
 		return err
 	}
-	for _, t := range inst.order {
-		if err := inst.ops[t].FinishBundle(ctx); err != nil {
-			return err
-		}
+	if err := inst.ops.FinishBundle(ctx); err != nil {
+		return err
 	}
 	for _, f := range inst.flushes {
 		if err := f(); err != nil {
@@ -438,21 +424,12 @@ func (inst *instance) bundle(ctx context.Context, work func() error) (err error)
 	return nil
 }
 
-func (inst *instance) teardown(ctx context.Context) error {
-	var errs []error
-	for _, t := range inst.order[:inst.setup] {
-		if err := inst.ops[t].Teardown(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	inst.setup = 0
-	return errors.Join(errs...)
-}
+func (inst *instance) teardown(ctx context.Context) error { return inst.ops.Teardown(ctx) }
 
 // op returns the instance's operator of an element-wise transform or of the
 // stage's root ParDo, building it and its consumers on first use.
 func (inst *instance) op(t *df.Transform) df.Op {
-	if op, ok := inst.ops[t]; ok {
+	if op, ok := inst.ops.Get(t); ok {
 		return op
 	}
 	j := inst.j
@@ -460,30 +437,14 @@ func (inst *instance) op(t *df.Transform) df.Op {
 	for _, out := range t.Outputs {
 		env.Outputs = append(env.Outputs, inst.consumerFor(out))
 	}
-	var (
-		op  df.Op
-		err error
-	)
-	switch spec := t.Spec.(type) {
-	case *df.ParDoSpec:
-		for _, s := range spec.Sides {
+	if pd, ok := t.Spec.(*df.ParDoSpec); ok {
+		for _, s := range pd.Sides {
 			env.Sides = append(env.Sides, j.sides[s])
 		}
-		op, err = spec.NewOp(env)
-	case *df.WindowIntoSpec:
-		op, err = spec.NewOp(env)
-	default:
-		err = fmt.Errorf("not an element-wise transform")
 	}
+	op, err := inst.ops.New(t, env)
 	if err != nil {
 		panic(&df.TransformError{Transform: t.Name, Err: err})
-	}
-	inst.ops[t] = op
-	i := len(inst.order)
-	inst.order = append(inst.order, t)
-	for i > 0 && inst.order[i-1].ID > t.ID {
-		inst.order[i-1], inst.order[i] = inst.order[i], inst.order[i-1]
-		i--
 	}
 	return op
 }
