@@ -113,9 +113,8 @@ type keyedPart struct {
 	order  []*gwin          // in first-touched order, for writing back
 	active map[string]*sessions
 	// Combine
-	acc       df.AccSink
-	combWins  map[df.Window]bool // windows whose firing timer is set
-	combTimer bool               // combWins was rebuilt after a restore
+	acc      df.AccSink
+	combWins map[df.Window]bool // windows whose firing timer is set
 	// Stateful ParDo
 	sop df.StatefulOp
 
