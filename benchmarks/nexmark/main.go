@@ -19,7 +19,10 @@
 // default, as Beam's Nexmark) the runners and the baseline generate the
 // events as they read them, so generation is part of every figure; with
 // -source=memory the events are generated once beforehand and read from
-// memory, so the figures are the queries' alone.
+// memory, so the figures are the queries' alone; with -source=parquet
+// -parquet-dir=DIR they are written once as Parquet files in DIR (reused
+// by later runs with the same -events) and every runner reads them from
+// there.
 //
 // Runners: direct, streaming (Pebble state, a checkpoint every 2 s) and
 // prism (the Beam bridge on Beam's Prism runner, in process). A query a
@@ -54,7 +57,8 @@ func main() {
 	flag.StringVar(&o.runners, "runners", "direct", "comma-separated runners: direct (streaming and prism are not available yet)")
 	flag.StringVar(&o.queries, "queries", "all", "comma-separated queries (q0..q9, q11, q12) or all")
 	flag.Int64Var(&o.events, "events", 1_000_000, "number of events")
-	flag.StringVar(&o.source, "source", "generate", "generate: generate events while reading them; memory: generate them beforehand and read them from memory")
+	flag.StringVar(&o.source, "source", "generate", "generate: generate events while reading them; memory: generate them beforehand and read them from memory; parquet: write them once as Parquet files in -parquet-dir and read them from there")
+	flag.StringVar(&o.parquetDir, "parquet-dir", "", "with -source=parquet: where the events' Parquet files are (written on the first run)")
 	flag.IntVar(&o.parallelism, "parallelism", 0, "workers of each runner (default GOMAXPROCS)")
 	flag.IntVar(&o.repeat, "repeat", 1, "run each query this many times per runner and baseline and keep the fastest")
 	flag.IntVar(&o.rate, "rate", generator.DefaultConfig().EventsPerSecond, "events per second of event time (Beam's firstEventRate)")
@@ -78,6 +82,7 @@ type options struct {
 	runners, queries string
 	events           int64
 	source           string
+	parquetDir       string
 	parallelism      int
 	repeat           int
 	rate             int
@@ -202,8 +207,11 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	if o.repeat < 1 {
 		return usageError{fmt.Errorf("-repeat=%d, want at least 1", o.repeat)}
 	}
-	if o.source != "generate" && o.source != "memory" {
-		return usageError{fmt.Errorf("-source=%q, want generate or memory", o.source)}
+	if o.source != "generate" && o.source != "memory" && o.source != "parquet" {
+		return usageError{fmt.Errorf("-source=%q, want generate, memory or parquet", o.source)}
+	}
+	if o.source == "parquet" && o.parquetDir == "" {
+		return usageError{fmt.Errorf("-source=parquet needs -parquet-dir")}
 	}
 	cfg := generator.DefaultConfig()
 	cfg.EventsPerSecond = o.rate
@@ -229,6 +237,12 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 	switch o.source {
 	case "generate":
 		source = generator.NewSource(g, o.events)
+	case "parquet":
+		start := time.Now()
+		if err := writeParquet(ctx, g, o.events, o.parquetDir); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "nexmark: %d events as Parquet in %s (%.2fs)\n", o.events, o.parquetDir, time.Since(start).Seconds())
 	case "memory":
 		start := time.Now()
 		events := g.Events(0, o.events)
@@ -256,7 +270,12 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 			m := measurement{query: q.Name, title: q.Title, runner: nr.name, events: o.events, agrees: true}
 			for i := range o.repeat {
 				start := time.Now()
-				res, err := q.Run(ctx, nr.r, source, false)
+				var res queries.Results
+				if o.source == "parquet" {
+					res, err = q.RunFrom(ctx, nr.r, func(s df.Scope) df.PCollection[model.Event] { return parquetEvents(s, o.parquetDir) }, false)
+				} else {
+					res, err = q.Run(ctx, nr.r, source, false)
+				}
 				if err != nil {
 					if ctx.Err() != nil {
 						return err

@@ -134,3 +134,24 @@ func TestOutputPaths(t *testing.T) {
 		t.Errorf("-png=- wrote a PNG (%v)", err)
 	}
 }
+
+// TestParquetSource writes the events as Parquet files once and runs the
+// queries over them: the results agree with the generated baseline, and a
+// second run reuses the files.
+func TestParquetSource(t *testing.T) {
+	dir := t.TempDir()
+	for range 2 {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), options{runners: "direct,streaming", queries: "q0,q3,q9", events: 3000, source: "parquet", parquetDir: dir, repeat: 1, rate: 10_000, out: t.TempDir()}, &out, &errOut)
+		if err != nil {
+			t.Fatalf("%v\n%s\n%s", err, out.String(), errOut.String())
+		}
+		if strings.Contains(out.String(), "NO") || strings.Contains(out.String(), "failed") {
+			t.Fatalf("runners disagree or failed over Parquet:\n%s", out.String())
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.parquet"))
+	if len(files) == 0 {
+		t.Fatal("no Parquet files written")
+	}
+}

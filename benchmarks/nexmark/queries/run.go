@@ -18,6 +18,9 @@ type Query struct {
 	// Run builds the query in a new pipeline that reads src, runs it on r
 	// and returns its results; with keep it also returns the elements.
 	Run func(ctx context.Context, r df.Runner, src df.BoundedSource[model.Event], keep bool) (Results, error)
+	// RunFrom is Run over the events that events adds to the pipeline
+	// (Parquet files, for instance).
+	RunFrom func(ctx context.Context, r df.Runner, events func(df.Scope) df.PCollection[model.Event], keep bool) (Results, error)
 	// Reference computes the same results with the hand-written
 	// single-goroutine reference.
 	Reference func(events iter.Seq[model.Event], keep bool) Results
@@ -66,6 +69,9 @@ func define[T model.Hashable](name, title string,
 		Run: func(ctx context.Context, r df.Runner, src df.BoundedSource[model.Event], keep bool) (Results, error) {
 			return Run(ctx, r, src, build, keep)
 		},
+		RunFrom: func(ctx context.Context, r df.Runner, events func(df.Scope) df.PCollection[model.Event], keep bool) (Results, error) {
+			return RunFrom(ctx, r, events, build, keep)
+		},
 		Reference: func(events iter.Seq[model.Event], keep bool) Results {
 			// The same work per result as ResultSink's.
 			var res Results
@@ -87,11 +93,18 @@ func define[T model.Hashable](name, title string,
 // Run builds query over src, runs it on r, and returns its results.
 func Run[T model.Hashable](ctx context.Context, r df.Runner, src df.BoundedSource[model.Event],
 	query func(df.Scope, df.PCollection[model.Event]) df.PCollection[T], keep bool) (Results, error) {
+	return RunFrom(ctx, r, func(s df.Scope) df.PCollection[model.Event] { return df.Read(s, "Events", src) }, query, keep)
+}
+
+// RunFrom builds query over the events that events adds to a new
+// pipeline, runs it on r, and returns its results.
+func RunFrom[T model.Hashable](ctx context.Context, r df.Runner, events func(df.Scope) df.PCollection[model.Event],
+	query func(df.Scope, df.PCollection[model.Event]) df.PCollection[T], keep bool) (Results, error) {
 	p := df.NewPipeline()
 	s := p.Root()
-	events := df.Read(s, "Events", src)
+	evs := events(s)
 	sink := &ResultSink[T]{Keep: keep}
-	df.Write(s, "Results", df.Sink[T](sink), query(s, events))
+	df.Write(s, "Results", df.Sink[T](sink), query(s, evs))
 	if _, err := df.Execute(ctx, r, p); err != nil {
 		return Results{}, err
 	}
