@@ -343,16 +343,8 @@ func (inst *instance) op(t *df.Transform) df.Op {
 	if op, ok := inst.ops.Get(t); ok {
 		return op
 	}
-	env := df.OpEnv{Transform: t.Name, Metrics: inst.r.metrics.NewContainer(t.Name)}
-	for _, out := range t.Outputs {
-		env.Outputs = append(env.Outputs, inst.consumerFor(out))
-	}
-	if pd, ok := t.Spec.(*df.ParDoSpec); ok {
-		for _, s := range pd.Sides {
-			env.Sides = append(env.Sides, inst.r.sides[s])
-		}
-	}
-	op, err := inst.ops.New(t, env)
+	r := inst.r
+	op, err := inst.ops.Build(t, r.metrics, inst.consumerFor, func(s *df.SideInputSpec) df.SideInputData { return r.sides[s] })
 	if err != nil {
 		panic(&df.TransformError{Transform: t.Name, Err: err})
 	}

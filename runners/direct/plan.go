@@ -51,10 +51,8 @@ func (pl *plan) isExchange(t *df.Transform) bool {
 
 func buildPlan(p *df.Pipeline, opts Options) (*plan, error) {
 	pl := &plan{
-		consumers: map[*df.Collection][]*df.Transform{},
-		sideUses:  map[*df.Collection][]*df.SideInputSpec{},
-		lifted:    map[*df.Transform]bool{},
-		rootOf:    map[*df.Transform]*stage{},
+		lifted: map[*df.Transform]bool{},
+		rootOf: map[*df.Transform]*stage{},
 	}
 	// Effective transforms: Combines either lifted or replaced by their expansion.
 	var all []*df.Transform
@@ -69,16 +67,7 @@ func buildPlan(p *df.Pipeline, opts Options) (*plan, error) {
 		}
 		all = append(all, t)
 	}
-	for _, t := range all {
-		for _, in := range t.Inputs {
-			pl.consumers[in] = append(pl.consumers[in], t)
-		}
-		if pd, ok := t.Spec.(*df.ParDoSpec); ok {
-			for _, s := range pd.Sides {
-				pl.sideUses[s.Coll] = append(pl.sideUses[s.Coll], s)
-			}
-		}
-	}
+	pl.consumers, pl.sideUses = runbase.Index(all)
 	// Roots: sources and exchanges.
 	var roots []*stage
 	for _, t := range all {

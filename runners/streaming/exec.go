@@ -433,16 +433,7 @@ func (inst *instance) op(t *df.Transform) df.Op {
 		return op
 	}
 	j := inst.j
-	env := df.OpEnv{Transform: t.Name, Metrics: j.metrics.NewContainer(t.Name)}
-	for _, out := range t.Outputs {
-		env.Outputs = append(env.Outputs, inst.consumerFor(out))
-	}
-	if pd, ok := t.Spec.(*df.ParDoSpec); ok {
-		for _, s := range pd.Sides {
-			env.Sides = append(env.Sides, j.sides[s])
-		}
-	}
-	op, err := inst.ops.New(t, env)
+	op, err := inst.ops.Build(t, j.metrics, inst.consumerFor, func(s *df.SideInputSpec) df.SideInputData { return j.sides[s] })
 	if err != nil {
 		panic(&df.TransformError{Transform: t.Name, Err: err})
 	}

@@ -74,8 +74,6 @@ func liftable(t *df.Transform, c *df.CombineSpec) bool {
 
 func buildPlan(p *df.Pipeline, opts Options) (*plan, error) {
 	pl := &plan{
-		consumers: map[*df.Collection][]*df.Transform{},
-		sideUses:  map[*df.Collection][]*df.SideInputSpec{},
 		lifted:    map[*df.Transform]df.StreamingCombine{},
 		rootOf:    map[*df.Transform]*stage{},
 		producers: map[*df.Collection][]*stage{},
@@ -97,16 +95,7 @@ func buildPlan(p *df.Pipeline, opts Options) (*plan, error) {
 		}
 		all = append(all, t)
 	}
-	for _, t := range all {
-		for _, in := range t.Inputs {
-			pl.consumers[in] = append(pl.consumers[in], t)
-		}
-		if pd, ok := t.Spec.(*df.ParDoSpec); ok {
-			for _, s := range pd.Sides {
-				pl.sideUses[s.Coll] = append(pl.sideUses[s.Coll], s)
-			}
-		}
-	}
+	pl.consumers, pl.sideUses = runbase.Index(all)
 	var roots []*stage
 	for _, t := range all {
 		st := &stage{root: t}

@@ -98,3 +98,38 @@ func (o *Ops) Teardown(ctx context.Context) error {
 	o.setup = 0
 	return errors.Join(errs...)
 }
+
+// Build instantiates the operator of t as New does, with an OpEnv whose
+// outputs are consumer(out) for each of t's outputs and whose side inputs
+// are side(s) for each side input of a ParDo. consumer may build t's
+// downstream operators first.
+func (o *Ops) Build(t *df.Transform, metrics *df.MetricsRegistry, consumer func(*df.Collection) any, side func(*df.SideInputSpec) df.SideInputData) (df.Op, error) {
+	env := df.OpEnv{Transform: t.Name, Metrics: metrics.NewContainer(t.Name)}
+	for _, out := range t.Outputs {
+		env.Outputs = append(env.Outputs, consumer(out))
+	}
+	if pd, ok := t.Spec.(*df.ParDoSpec); ok {
+		for _, s := range pd.Sides {
+			env.Sides = append(env.Sides, side(s))
+		}
+	}
+	return o.New(t, env)
+}
+
+// Index lists, for each collection, the transforms of ts that read it as
+// main input and the side inputs that read it.
+func Index(ts []*df.Transform) (consumers map[*df.Collection][]*df.Transform, sideUses map[*df.Collection][]*df.SideInputSpec) {
+	consumers = map[*df.Collection][]*df.Transform{}
+	sideUses = map[*df.Collection][]*df.SideInputSpec{}
+	for _, t := range ts {
+		for _, in := range t.Inputs {
+			consumers[in] = append(consumers[in], t)
+		}
+		if pd, ok := t.Spec.(*df.ParDoSpec); ok {
+			for _, s := range pd.Sides {
+				sideUses[s.Coll] = append(sideUses[s.Coll], s)
+			}
+		}
+	}
+	return consumers, sideUses
+}
