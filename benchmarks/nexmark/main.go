@@ -18,8 +18,9 @@
 // from building the pipeline to its last result. With -source=generate (the
 // default, as Beam's Nexmark) the runners and the baseline generate the
 // events as they read them, so generation is part of every figure; with
-// -source=memory the events are generated once beforehand and read from
-// memory, so the figures are the queries' alone; with -source=parquet
+// -source=memory the events are generated once beforehand, laid out densely
+// (generator.Compact) and read from memory, so the figures are the queries'
+// alone; with -source=parquet
 // -parquet-dir=DIR they are written once as Parquet files in DIR (reused
 // by later runs with the same -events) and every runner reads them from
 // there.
@@ -40,6 +41,7 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -54,7 +56,7 @@ import (
 
 func main() {
 	var o options
-	flag.StringVar(&o.runners, "runners", "direct", "comma-separated runners: direct (streaming and prism are not available yet)")
+	flag.StringVar(&o.runners, "runners", "direct", "comma-separated runners: direct, streaming, prism")
 	flag.StringVar(&o.queries, "queries", "all", "comma-separated queries (q0..q9, q11, q12) or all")
 	flag.Int64Var(&o.events, "events", 1_000_000, "number of events")
 	flag.StringVar(&o.source, "source", "generate", "generate: generate events while reading them; memory: generate them beforehand and read them from memory; parquet: write them once as Parquet files in -parquet-dir and read them from there")
@@ -65,15 +67,29 @@ func main() {
 	flag.StringVar(&o.out, "out", ".", "directory for the default CSV and PNG")
 	flag.StringVar(&o.csv, "csv", "", `CSV path (default <out>/nexmark.csv; "-" for none)`)
 	flag.StringVar(&o.png, "png", "", `PNG path (default <out>/nexmark.png; "-" for none)`)
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "nexmark:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	err := run(context.Background(), o, os.Stdout, os.Stderr)
 	var usage usageError
 	switch {
 	case errors.As(err, &usage):
 		fmt.Fprintln(os.Stderr, "nexmark:", err)
+		pprof.StopCPUProfile()
 		os.Exit(2)
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "nexmark:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -245,7 +261,7 @@ func run(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "nexmark: %d events as Parquet in %s (%.2fs)\n", o.events, o.parquetDir, time.Since(start).Seconds())
 	case "memory":
 		start := time.Now()
-		events := g.Events(0, o.events)
+		events := generator.Compact(g.Events(0, o.events))
 		fmt.Fprintf(stderr, "nexmark: generated %d events in memory in %.2fs\n", o.events, time.Since(start).Seconds())
 		source = generator.NewSliceSource(g, events)
 		baseline = func() iter.Seq[model.Event] { return slices.Values(events) }

@@ -34,10 +34,11 @@ func betterBid(b, best *model.Bid) bool {
 }
 
 // WinningBids finds the winning bid of every auction that has one (Beam's
-// WinningBids): auctions and bids are grouped by auction id, a CoGroupByKey
-// whose union type is the Event itself. Each result is timestamped at the
-// auction's close (its expiry minus 1 ms, where Beam's auction window puts
-// it) in the global window.
+// WinningBids): auctions and bids are combined by auction id
+// (winnerFn), so each auction keeps its best valid bid rather than all its
+// bids, and runners combine before the shuffle. Each result is timestamped
+// at the auction's close (its expiry minus 1 ms, where Beam's auction window
+// puts it) in the global window.
 func WinningBids(s df.Scope, name string, events df.PCollection[model.Event]) df.PCollection[model.AuctionBid] {
 	s = s.Scope(name)
 	keyed := tf.FlatMap(s, "ByAuction", func(e model.Event, emit func(df.KV[int64, model.Event])) {
@@ -48,36 +49,83 @@ func WinningBids(s df.Scope, name string, events df.PCollection[model.Event]) df
 			emit(df.KV[int64, model.Event]{Key: e.Bid.Auction, Value: e})
 		}
 	}, events)
-	// Groups take their earliest element's timestamp, which is at most the
+	// Results take their earliest element's timestamp, which is at most the
 	// auction's, so the result may be emitted at the auction's close.
 	keyed = df.WindowInto(s, "EarliestTimestamp", df.Global(), keyed, df.WithTimestampCombiner(df.Earliest))
-	grouped := df.GroupByKey(s, "GroupByAuction", keyed)
-	return df.ParDo(s, "Winner", df.DoFnFunc[df.KV[int64, iter.Seq[model.Event]], model.AuctionBid](
-		func(c *df.Context, g df.KV[int64, iter.Seq[model.Event]], emit df.Emitter[model.AuctionBid]) error {
-			var auction *model.Auction
-			var bids []*model.Bid
-			for e := range g.Value {
-				if e.Auction != nil {
-					auction = e.Auction
-				} else {
-					bids = append(bids, e.Bid)
-				}
-			}
-			if auction == nil {
-				return nil // bids for an auction that never opened
-			}
-			var best *model.Bid
-			for _, b := range bids {
-				if validBid(auction, b) && (best == nil || betterBid(b, best)) {
-					best = b
-				}
-			}
-			if best != nil {
-				emit.EmitAt(model.AuctionBid{Auction: *auction, Bid: *best}, auction.Expires-1)
+	best := df.CombinePerKey(s, "BestBid", winnerFn{}, keyed)
+	return df.ParDo(s, "Winner", df.DoFnFunc[df.KV[int64, winner], model.AuctionBid](
+		func(c *df.Context, kv df.KV[int64, winner], emit df.Emitter[model.AuctionBid]) error {
+			if w := kv.Value; w.Auction != nil && w.Best != nil {
+				emit.EmitAt(model.AuctionBid{Auction: *w.Auction, Bid: *w.Best}, w.Auction.Expires-1)
 			}
 			return nil
-		}), grouped)
+		}), best)
 }
+
+// winner is an auction id's partial result: the auction once seen, the best
+// valid bid so far, and the bids seen before the auction (which cannot be
+// judged without it).
+type winner struct {
+	Auction *model.Auction
+	Best    *model.Bid
+	Pending []*model.Bid
+}
+
+// offer makes b the best bid if it is valid for the (known) auction and beats the best.
+func (w *winner) offer(b *model.Bid) {
+	if validBid(w.Auction, b) && (w.Best == nil || betterBid(b, w.Best)) {
+		w.Best = b
+	}
+}
+
+// add adds a bid, judging it now if the auction is known.
+func (w *winner) add(b *model.Bid) {
+	if w.Auction == nil {
+		w.Pending = append(w.Pending, b)
+		return
+	}
+	w.offer(b)
+}
+
+// setAuction records the auction and judges the bids that waited for it.
+func (w *winner) setAuction(a *model.Auction) {
+	w.Auction = a
+	for _, b := range w.Pending {
+		w.offer(b)
+	}
+	w.Pending = nil
+}
+
+// winnerFn combines an auction id's events into its winner. The result does
+// not depend on the order of events or of merges: betterBid is a total order.
+type winnerFn struct{}
+
+func (winnerFn) CreateAccumulator() *winner { return &winner{} }
+
+func (winnerFn) AddInput(w *winner, e model.Event) *winner {
+	switch {
+	case e.Auction != nil:
+		w.setAuction(e.Auction)
+	case e.Bid != nil:
+		w.add(e.Bid)
+	}
+	return w
+}
+
+func (winnerFn) MergeAccumulators(a, b *winner) *winner {
+	if a.Auction == nil && b.Auction != nil {
+		a.setAuction(b.Auction)
+	}
+	for _, bid := range b.Pending {
+		a.add(bid)
+	}
+	if b.Best != nil {
+		a.add(b.Best) // valid for b's auction, which is a's
+	}
+	return a
+}
+
+func (winnerFn) ExtractOutput(w *winner) winner { return *w }
 
 // refAuction is the reference's state of one auction id.
 type refAuction struct {
