@@ -11,12 +11,14 @@
 // give the same results; each such choice is documented on the query:
 //
 //   - Windowed results carry their window.
-//   - q4, q6 and q9 find winning bids by grouping auctions and bids by auction
-//     id in the global window (Beam uses a custom merging WindowFn, which
-//     Sluice's sealed WindowFns do not have; on bounded input both join every
-//     bid with its auction). A bid counts if it was placed during the
-//     auction, A.dateTime <= B.dateTime < A.expires, at or above the reserve;
-//     the highest price wins, then the earliest bid, then a fixed order.
+//   - q4, q6 and q9 find winning bids by combining auctions and bids per
+//     auction id in the global window, keeping each auction's best valid bid
+//     (Beam groups them in a custom merging WindowFn, which Sluice's sealed
+//     WindowFns do not have; on bounded input both join every bid with its
+//     auction, and a combine lets runners combine before the shuffle). A bid
+//     counts if it was placed during the auction, A.dateTime <= B.dateTime <
+//     A.expires, at or above the reserve; the highest price wins, then the
+//     earliest bid, then a fixed order.
 //   - q6 fires once per seller (default trigger) instead of Beam's pane per
 //     winning bid, whose intermediate values depend on arrival order: the
 //     result is Beam's final pane.
