@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -44,13 +43,30 @@ func TestOptionsAreValidated(t *testing.T) {
 // TestRejectsWhatItCannotTranslate checks that Run fails before submitting,
 // naming the transform and the feature.
 func TestRejectsWhatItCannotTranslate(t *testing.T) {
-	p := dataflow.NewPipeline()
-	s := p.Root()
-	in := transforms.Create(s, "Values", 1, 2)
-	dataflow.WindowInto(s, "Offset", dataflow.FixedOffset(10*time.Second, 5*time.Second), in)
-	res, err := beam.New(beam.Options{}).Run(context.Background(), p, dataflow.RunOptions{})
-	if res != nil || err == nil || !strings.Contains(err.Error(), `"Offset"`) || !strings.Contains(err.Error(), "offset") {
-		t.Fatalf("got result %v and error %v, want a rejection naming transform Offset and window offsets", res, err)
+	for _, tc := range []struct {
+		name      string
+		build     func(s dataflow.Scope)
+		transform string
+		want      string
+	}{
+		{"late data", func(s dataflow.Scope) {
+			in := transforms.Create(s, "Values", dataflow.Pair("a", 1))
+			dataflow.GroupByKeyWithLateData(s, "Group", in)
+		}, "Group", "late data"},
+		{"no coder", func(s dataflow.Scope) {
+			// Channels have no coder, and the bridge's fallback for
+			// collections without one cannot encode them either.
+			chans := transforms.Map(s, "Chans", func(int) chan int { return nil }, transforms.Create(s, "Values", 1, 2))
+			dataflow.Flatten(s, "Flatten", chans)
+		}, "Flatten", "chan int is not encodable"},
+	} {
+		p := dataflow.NewPipeline()
+		tc.build(p.Root())
+		res, err := beam.New(beam.Options{}).Run(context.Background(), p, dataflow.RunOptions{})
+		if res != nil || err == nil || !strings.Contains(err.Error(), `"`+tc.transform+`"`) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: got result %v and error %v, want a rejection naming transform %s and %q", tc.name, res, err, tc.transform, tc.want)
+		}
+		t.Logf("%s: %v", tc.name, err)
 	}
 }
 

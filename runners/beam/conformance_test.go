@@ -10,8 +10,8 @@ import (
 // TestConformancePrism runs the conformance suite on Prism, in process
 // (LOOPBACK workers), with the cases in parallel on one Runner, so that
 // concurrent runs are exercised too. Expected results stay Sluice's
-// (Beam's model); the cases Prism v2.77.0 gets wrong, and the few the
-// bridge cannot translate, are declared below with their reasons.
+// (Beam's model); the cases Prism v2.77.0 gets wrong are declared below
+// with their reasons.
 func TestConformancePrism(t *testing.T) {
 	conformance.Run(t, beam.New(beam.Options{Runner: "prism"}), append(deviations(), conformance.Parallel())...)
 }
@@ -39,13 +39,6 @@ const (
 	prismSessionPanes = "Prism v2.77.0 emits session-window panes as EARLY/not-first/not-last instead of the ON_TIME only pane (merging windows, apache/beam#31438)"
 )
 
-// Reasons for the bridge's own gaps: these are not Prism's deviations.
-const (
-	gapFinishBundleWindow = "BRIDGE GAP (not Prism): Beam's Go SDK emits FinishBundle output into the global window only, so a DoFn that emits from FinishBundle into another window fails"
-	gapGroupedAssert      = "BRIDGE GAP (not Prism): grouped values (iter.Seq) have no coder and cannot cross Beam; passert on a GroupByKey output re-windows them, which the bridge rejects at Run"
-	gapWindowOffset       = "BRIDGE GAP (not Prism): Beam's Go SDK window fns have no offset; the bridge rejects FixedWindows with an offset at Run"
-)
-
 func deviations() []conformance.Option {
 	dev := func(reason string, names ...string) []conformance.Option {
 		var out []conformance.Option
@@ -65,8 +58,5 @@ func deviations() []conformance.Option {
 		"TestStream/Go/TriggerElementCount", "TestStream/Go/TriggerOrFinally", "TestStream/DiscardingMode")...)
 	opts = append(opts, dev(prismMergingTriggers, "Trigger/SessionsEarlyCount")...)
 	opts = append(opts, dev(prismSessionPanes, "Window/Sessions", "TestStream/SessionsMergeAcrossArrivals")...)
-	opts = append(opts, dev(gapFinishBundleWindow, "ParDo/Lifecycle")...)
-	opts = append(opts, dev(gapGroupedAssert, "GroupByKey/Empty")...)
-	opts = append(opts, dev(gapWindowOffset, "Window/FixedOffset")...)
 	return opts
 }

@@ -19,9 +19,30 @@
 // exactly, as do windows: Beam's IntervalWindow [start, end) is Sluice's
 // Window, and the global windows coincide. Panes come from Beam.
 //
-// Collections without a coder (the iter.Seq values of a GroupByKey) never
-// cross Beam: the ParDos that read them run inside the Beam DoFn that
-// produces them, with the operators fused as in Sluice's own runners.
+// Collections without a coder (the iter.Seq values of a GroupByKey, and
+// what ParDos make of them, such as passert's reified elements) cross Beam
+// only when they must: the ParDos that read them run inside the Beam DoFn
+// that produces them, with the operators fused as in Sluice's own runners.
+// When something else reads them (a WindowInto, Flatten, Reshuffle, Write
+// or side input, passert on a GroupByKey's output among them), they cross
+// Beam with the bridge's fallback codec: a sequence as its count and its
+// values, each with the GroupByKey's value coder, decoded into a sequence
+// over a slice (re-iterable, as grouped values are); the rest of the type
+// by reflection, part by part, with the pipeline's coder of a part's type
+// where there is one. That path reflects per element; only collections
+// without a coder take it. A type the fallback cannot encode either
+// (channels, functions other than sequences, interfaces without a coder)
+// fails at Run.
+//
+// Sluice operators choose the window of some of their output: FinishBundle
+// output goes to the window the DoFn names, and the bridge's own window
+// assignment (below) moves elements into new windows. Beam's Go SDK gives
+// emitted elements the windows of the element being processed, and the
+// global window in FinishBundle, so the bridge registers its own emitter
+// (exec.RegisterEmitter) for its DoFns, which puts an element into the
+// window the operator chose. An interval window in a globally windowed
+// collection, or the reverse, fails the bundle: Beam's window coders
+// encode one kind.
 //
 // # Translation
 //
@@ -55,6 +76,12 @@
 //	             collection, after Beam's Go SDK marshals it (the SDK cannot
 //	             express several of them; runners, not the SDK, evaluate
 //	             them). GroupByKey outputs get the continuation trigger.
+//	             Fixed and sliding windows with an offset: Beam's Go SDK
+//	             window fns have none, and its harness ignores the offset
+//	             in the proto, so Beam's WindowInto with fixed windows of the
+//	             same size (for the interval window coder) + a DoFn running
+//	             Sluice's window assignment, which emits each element into
+//	             its windows; the proto's strategies get the offset.
 //	Combine      its expansion: GroupByKey + ParDo (not lifted)
 //	Reshuffle    Reshuffle
 //	Write        DoFn writing one shard per bundle and emitting the writer's
@@ -72,12 +99,10 @@
 // process ends.
 //
 // Run fails before submitting, with an error naming the transform and the
-// feature, for what the bridge cannot translate: window offsets (Beam's Go
-// SDK window fns have none, and its harness assigns windows), unbounded
-// sources other than a scripted TestStream, and collections without a coder
-// read by anything but a ParDo. FinishBundle output into a window other than the
-// global window fails the bundle: Beam's Go SDK emits FinishBundle output
-// into the global window only.
+// feature, for what the bridge cannot translate: GroupByKeyWithLateData,
+// unbounded sources other than a scripted TestStream, StatefulParDos on
+// collections without a coder, and collections that must cross Beam but
+// that neither have a coder nor can be encoded by the fallback codec.
 //
 // # Workers: the contract for programs
 //

@@ -28,9 +28,9 @@ func init() {
 
 	// Generated callers for the hot DoFns, emitters and iterators, so that
 	// Beam's harness does not call them through reflection.
-	register.DoFn6x1[context.Context, typex.PaneInfo, typex.Window, typex.EventTime, []byte, func(typex.EventTime, []byte), error](&elemFn{})
-	register.DoFn7x1[context.Context, typex.PaneInfo, typex.Window, typex.EventTime, []byte, func(*[]byte) bool, func(typex.EventTime, []byte), error](&elemSideFn{})
-	register.DoFn7x1[context.Context, typex.PaneInfo, typex.Window, typex.EventTime, []byte, func(*[]byte) bool, func(typex.EventTime, []byte), error](&groupFn{})
+	register.DoFn6x1[context.Context, typex.PaneInfo, typex.Window, typex.EventTime, []byte, emitFn, error](&elemFn{})
+	register.DoFn7x1[context.Context, typex.PaneInfo, typex.Window, typex.EventTime, []byte, func(*[]byte) bool, emitFn, error](&elemSideFn{})
+	register.DoFn7x1[context.Context, typex.PaneInfo, typex.Window, typex.EventTime, []byte, func(*[]byte) bool, emitFn, error](&groupFn{})
 	register.DoFn6x1[context.Context, typex.PaneInfo, typex.Window, typex.EventTime, []byte, func(typex.EventTime, []byte, []byte), error](&kvFn{})
 	register.Emitter2[typex.EventTime, []byte]()
 	register.Emitter3[typex.EventTime, []byte, []byte]()
@@ -44,6 +44,7 @@ const (
 	kindGroup   = "group"   // decode GroupByKey output and run its consumers
 	kindSplits  = "splits"  // split a bounded source; emit split indices
 	kindRead    = "read"    // read one split of a bounded source
+	kindWindow  = "window"  // assign windows with a Sluice window fn
 	kindWrite   = "write"   // write a shard per bundle; emit the writer's result
 	kindKV      = "kv"      // split encoded KV elements into key and value
 	kindStateKV = "statekv" // key encoded elements by their encoded key, for state
@@ -82,60 +83,60 @@ func (f *fnBase) Teardown(ctx context.Context) error {
 // elemFn runs a chain on encoded elements.
 type elemFn struct{ fnBase }
 
-func (f *elemFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, v []byte, emit func(typex.EventTime, []byte)) error {
+func (f *elemFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, v []byte, emit emitFn) error {
 	return f.inst.processElem(ctx, pn, w, t, v, nil, emit)
 }
 
-func (f *elemFn) StartBundle(ctx context.Context, _ func(typex.EventTime, []byte)) error {
+func (f *elemFn) StartBundle(ctx context.Context, _ emitFn) error {
 	return f.start(ctx)
 }
 
-func (f *elemFn) FinishBundle(ctx context.Context, emit func(typex.EventTime, []byte)) error {
+func (f *elemFn) FinishBundle(ctx context.Context, emit emitFn) error {
 	return f.inst.finishBundle(ctx, emit)
 }
 
 // elemSideFn is elemFn with the chain's side inputs, as one Beam side input.
 type elemSideFn struct{ fnBase }
 
-func (f *elemSideFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, v []byte, side func(*[]byte) bool, emit func(typex.EventTime, []byte)) error {
+func (f *elemSideFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, v []byte, side func(*[]byte) bool, emit emitFn) error {
 	return f.inst.processElem(ctx, pn, w, t, v, side, emit)
 }
 
-func (f *elemSideFn) StartBundle(ctx context.Context, _ func(*[]byte) bool, _ func(typex.EventTime, []byte)) error {
+func (f *elemSideFn) StartBundle(ctx context.Context, _ func(*[]byte) bool, _ emitFn) error {
 	return f.start(ctx)
 }
 
-func (f *elemSideFn) FinishBundle(ctx context.Context, _ func(*[]byte) bool, emit func(typex.EventTime, []byte)) error {
+func (f *elemSideFn) FinishBundle(ctx context.Context, _ func(*[]byte) bool, emit emitFn) error {
 	return f.inst.finishBundle(ctx, emit)
 }
 
 // groupFn runs the consumers of a GroupByKey on its Beam output.
 type groupFn struct{ fnBase }
 
-func (f *groupFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, k []byte, vs func(*[]byte) bool, emit func(typex.EventTime, []byte)) error {
+func (f *groupFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, k []byte, vs func(*[]byte) bool, emit emitFn) error {
 	return f.inst.processGroup(ctx, pn, w, t, k, vs, nil, emit)
 }
 
-func (f *groupFn) StartBundle(ctx context.Context, _ func(typex.EventTime, []byte)) error {
+func (f *groupFn) StartBundle(ctx context.Context, _ emitFn) error {
 	return f.start(ctx)
 }
 
-func (f *groupFn) FinishBundle(ctx context.Context, emit func(typex.EventTime, []byte)) error {
+func (f *groupFn) FinishBundle(ctx context.Context, emit emitFn) error {
 	return f.inst.finishBundle(ctx, emit)
 }
 
 // groupSideFn is groupFn with side inputs.
 type groupSideFn struct{ fnBase }
 
-func (f *groupSideFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, k []byte, vs func(*[]byte) bool, side func(*[]byte) bool, emit func(typex.EventTime, []byte)) error {
+func (f *groupSideFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, k []byte, vs func(*[]byte) bool, side func(*[]byte) bool, emit emitFn) error {
 	return f.inst.processGroup(ctx, pn, w, t, k, vs, side, emit)
 }
 
-func (f *groupSideFn) StartBundle(ctx context.Context, _ func(*[]byte) bool, _ func(typex.EventTime, []byte)) error {
+func (f *groupSideFn) StartBundle(ctx context.Context, _ func(*[]byte) bool, _ emitFn) error {
 	return f.start(ctx)
 }
 
-func (f *groupSideFn) FinishBundle(ctx context.Context, _ func(*[]byte) bool, emit func(typex.EventTime, []byte)) error {
+func (f *groupSideFn) FinishBundle(ctx context.Context, _ func(*[]byte) bool, emit emitFn) error {
 	return f.inst.finishBundle(ctx, emit)
 }
 

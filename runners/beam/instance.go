@@ -34,10 +34,9 @@ type instance struct {
 	sent     df.Metrics // what was reported to Beam so far
 
 	// The Beam emitter and the element being processed.
-	emit      func(typex.EventTime, []byte)
-	emitKV    func(typex.EventTime, []byte, []byte)
-	win       df.Window
-	finishing bool // in FinishBundle: Beam emits into the global window
+	emit   emitFn
+	emitKV func(typex.EventTime, []byte, []byte)
+	win    df.Window // of the element being processed; global in FinishBundle
 
 	sides       []df.SideInputData // by tag
 	sidesLoaded bool
@@ -64,7 +63,7 @@ func newInstance(ctx context.Context, f *fnBase) (*instance, error) {
 	}
 	inst := &instance{fn: f, job: job, root: root, metrics: &df.MetricsRegistry{}, ctx: ctx}
 	switch f.Kind {
-	case kindParDo, kindGroup, kindRead:
+	case kindParDo, kindGroup, kindRead, kindWindow:
 		inst.chain = job.plan.chainOf(root)
 		if err := inst.build(); err != nil {
 			return nil, err
@@ -72,7 +71,7 @@ func newInstance(ctx context.Context, f *fnBase) (*instance, error) {
 	case kindKV:
 		spec := root.Spec.(*df.GroupByKeySpec)
 		enc := spec.Kernel.NewEncoder(kvSink{inst})
-		dec, err := root.Inputs[0].Type.(df.ByteCodec).NewByteDecoder(enc)
+		dec, err := inst.decoder(root.Inputs[0], enc)
 		if err != nil {
 			return nil, err
 		}
@@ -139,14 +138,18 @@ func (inst *instance) build() error {
 	consumerOf = func(c *df.Collection) (any, error) {
 		var cs []any
 		if tag := ch.tagOf(c); tag >= 0 {
-			enc, err := c.Type.(df.ByteCodec).NewByteEncoder(inst.emitter(c, tag))
+			bc, err := pl.codec(c)
+			if err != nil {
+				return nil, err
+			}
+			enc, err := bc.NewByteEncoder(inst.emitter(c, tag))
 			if err != nil {
 				return nil, err
 			}
 			cs = append(cs, enc)
 		}
-		if !pl.encodable[c] {
-			for _, t := range pl.consumers[c] {
+		for _, t := range pl.consumers[c] {
+			if pl.inProcess(t) {
 				op, err := newOp(t)
 				if err != nil {
 					return nil, err
@@ -165,7 +168,7 @@ func (inst *instance) build() error {
 		if err != nil {
 			return err
 		}
-		dec, err := inst.root.Inputs[0].Type.(df.ByteCodec).NewByteDecoder(op.Input())
+		dec, err := inst.decoder(inst.root.Inputs[0], op.Input())
 		if err != nil {
 			return err
 		}
@@ -189,26 +192,57 @@ func (inst *instance) build() error {
 			return err
 		}
 		inst.readOut = out
+	case *df.WindowIntoSpec:
+		out, err := consumerOf(inst.root.Outputs[0])
+		if err != nil {
+			return err
+		}
+		op, err := spec.NewOp(df.OpEnv{Transform: inst.root.Name, Outputs: []any{out}, Metrics: inst.metrics.NewContainer(inst.root.Name)})
+		if err != nil {
+			return &df.TransformError{Transform: inst.root.Name, Err: err}
+		}
+		inst.ops = append(inst.ops, op)
+		dec, err := inst.decoder(inst.root.Inputs[0], op.Input())
+		if err != nil {
+			return err
+		}
+		inst.input = dec
 	}
 	return nil
 }
 
+// decoder returns the function that decodes the elements of c that cross
+// Beam and hands them to out, a Consumer of c's elements.
+func (inst *instance) decoder(c *df.Collection, out any) (df.ByteEmitFunc, error) {
+	bc, err := inst.job.plan.codec(c)
+	if err != nil {
+		return nil, err
+	}
+	return bc.NewByteDecoder(out)
+}
+
 // emitter returns the function that hands the encoded elements of c to Beam.
+// An element in the window of the element being processed (the global
+// window in FinishBundle) is emitted as Beam's emitters do; one in another
+// window carries its window to the bridge's emitter (see emitFn).
 func (inst *instance) emitter(c *df.Collection, tag int) df.ByteEmitFunc {
 	tagged := len(inst.chain.emitted) > 1
+	_, global := c.Windowing.Fn.(df.GlobalWindows)
 	return func(b []byte, t df.EventTime, w df.Window, _ df.PaneInfo) error {
-		switch {
-		case inst.finishing && w != df.GlobalWindow:
-			return fmt.Errorf("beam bridge: %s: FinishBundle emitted into window %v, but Beam's Go SDK emits FinishBundle output into the global window only", c.Name, w)
-		case !inst.finishing && w != inst.win:
-			return fmt.Errorf("beam bridge: %s: element emitted into window %v while processing an element of window %v; Beam keeps the input's window", c.Name, w, inst.win)
-		}
 		if tagged {
 			tb := make([]byte, 0, len(b)+2)
 			tb = binary.AppendUvarint(tb, uint64(tag))
 			b = append(tb, b...)
 		}
-		return inst.callEmit(typex.EventTime(t), b)
+		if w == inst.win {
+			return inst.callEmit(typex.EventTime(t), b)
+		}
+		// Beam encodes the windows of a collection with its window fn's
+		// window coder: global or interval windows, not both.
+		if global != (w == df.GlobalWindow) {
+			return fmt.Errorf("beam bridge: %s: element emitted into window %v, but the collection's windows are those of %v", c.Name, w, c.Windowing.Fn)
+		}
+		return inst.callEmit(windowedTime, appendWindowed(make([]byte, 0, len(b)+24), t, w, b))
 	}
 }
 
@@ -245,7 +279,7 @@ func (inst *instance) startBundle(ctx context.Context) error {
 	return nil
 }
 
-func (inst *instance) processElem(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, v []byte, side func(*[]byte) bool, emit func(typex.EventTime, []byte)) error {
+func (inst *instance) processElem(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, v []byte, side func(*[]byte) bool, emit emitFn) error {
 	inst.emit = emit
 	if side != nil && !inst.sidesLoaded {
 		if err := inst.loadSides(side); err != nil {
@@ -268,7 +302,7 @@ func (inst *instance) processElem(ctx context.Context, pn typex.PaneInfo, w type
 	return inst.input(v, df.EventTime(t), inst.win, fromBeamPane(pn))
 }
 
-func (inst *instance) processGroup(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, k []byte, vs func(*[]byte) bool, side func(*[]byte) bool, emit func(typex.EventTime, []byte)) error {
+func (inst *instance) processGroup(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, k []byte, vs func(*[]byte) bool, side func(*[]byte) bool, emit emitFn) error {
 	inst.emit = emit
 	if side != nil && !inst.sidesLoaded {
 		if err := inst.loadSides(side); err != nil {
@@ -305,10 +339,9 @@ func (s kvSink) Add(key, value []byte, t df.EventTime, w df.Window) error {
 	return nil
 }
 
-func (inst *instance) finishBundle(ctx context.Context, emit func(typex.EventTime, []byte)) error {
+func (inst *instance) finishBundle(ctx context.Context, emit emitFn) error {
 	inst.emit = emit
-	inst.finishing = true
-	defer func() { inst.finishing = false }()
+	inst.win = df.GlobalWindow // Beam runs FinishBundle in the global window
 	var errs []error
 	for _, op := range inst.ops {
 		if err := op.FinishBundle(ctx); err != nil {
@@ -351,7 +384,7 @@ func (inst *instance) ensureSides(side func(*[]byte) bool) error {
 func (inst *instance) loadSides(side func(*[]byte) bool) error {
 	inputs := make([]df.ByteEmitFunc, len(inst.chain.sides))
 	for i, s := range inst.chain.sides {
-		dec, err := s.Coll.Type.(df.ByteCodec).NewByteDecoder(inst.sides[i].Input())
+		dec, err := inst.decoder(s.Coll, inst.sides[i].Input())
 		if err != nil {
 			return err
 		}
@@ -453,7 +486,7 @@ func (inst *instance) openWriter(ctx context.Context) error {
 	if err != nil {
 		return &df.TransformError{Transform: inst.root.Name, Err: fmt.Errorf("open shard %d: %w", shard, err)}
 	}
-	dec, err := inst.root.Inputs[0].Type.(df.ByteCodec).NewByteDecoder(w.Input())
+	dec, err := inst.decoder(inst.root.Inputs[0], w.Input())
 	if err != nil {
 		return err
 	}

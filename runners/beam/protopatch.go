@@ -20,8 +20,9 @@ import (
 // runner, never by the SDK harness, so the bridge builds the Go graph with
 // the default trigger and then writes each collection's Sluice strategy
 // into the pipeline proto: trigger, accumulation mode, allowed lateness,
-// timestamp combiner and on-time behavior. (Window fns stay the SDK's: the
-// harness assigns windows.)
+// timestamp combiner and on-time behavior. Window fns stay the SDK's, but
+// for the offsets of fixed and sliding windows, which the bridge assigns
+// itself (see bridgeAssigns) and writes here.
 
 // record notes the Sluice windowing strategy a Beam collection carries.
 func (tr *translator) record(pc beam.PCollection, ws df.WindowingStrategy) beam.PCollection {
@@ -61,6 +62,12 @@ func patchStrategies(p *pipepb.Pipeline, strategies map[string]df.WindowingStrat
 			return fmt.Errorf("beam bridge: collection %s has no windowing strategy", id)
 		}
 		nws := proto.Clone(old).(*pipepb.WindowingStrategy)
+		if fn, oneWindow := windowFnProto(ws.Fn); fn != nil {
+			// Window fns with an offset: the Go graph has windows of the
+			// same size and kind of coder; the bridge assigns the windows.
+			nws.WindowFn = fn
+			nws.AssignsToOneWindow = oneWindow
+		}
 		nws.Trigger = triggerProto(ws.Trigger)
 		nws.AllowedLateness = ws.AllowedLateness.Milliseconds()
 		nws.AccumulationMode = pipepb.AccumulationMode_DISCARDING

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"iter"
 	"net"
 	"os"
 	"path/filepath"
@@ -58,7 +59,20 @@ func remotePipeline(out string) *dataflow.Pipeline {
 		bag:   dataflow.NewBagState[string]("bag"),
 		flush: dataflow.NewEventTimer("flush"),
 	}, keyed)
-	all := dataflow.Flatten(s, "All", lines, flushed)
+	// Windows with an offset (assigned by the bridge), grouped values that
+	// cross Beam (a Flatten reads them), and output from FinishBundle into
+	// the windows of what the bundle read: "window <start>=<values> pid=<pid>".
+	events := transforms.CreateTimestamped(s, "Events", []transforms.Timestamped[dataflow.KV[string, int]]{
+		{Value: dataflow.Pair("x", 1), Time: 1_000}, {Value: dataflow.Pair("x", 2), Time: 2_000}, {Value: dataflow.Pair("y", 5), Time: 70_000},
+	})
+	minutes := dataflow.WindowInto(s, "Minutes", dataflow.FixedOffset(time.Minute, 30*time.Second), events)
+	groups := dataflow.Flatten(s, "Groups", dataflow.GroupByKey(s, "GroupEvents", minutes))
+	sizes := transforms.SumPerKey(s, "SumSizes", dataflow.ParDo[dataflow.KV[string, iter.Seq[int]], dataflow.KV[string, int]](s, "Sizes", &groupSizeFn{}, groups))
+	windows := dataflow.ParDo(s, "FormatWindows", dataflow.DoFnFunc[dataflow.KV[string, int], string](func(c *dataflow.Context, kv dataflow.KV[string, int], emit dataflow.Emitter[string]) error {
+		emit.Emit(fmt.Sprintf("window %d=%d pid=%d", c.Window().Start, kv.Value, os.Getpid()))
+		return nil
+	}), sizes)
+	all := dataflow.Flatten(s, "All", lines, flushed, dataflow.WindowInto(s, "Rewindow", dataflow.Global(), windows))
 	textio.Write(s, "Write", out, all)
 	return p
 }
@@ -79,6 +93,31 @@ func (f *bagFlushFn) ProcessElement(c *dataflow.Context, e dataflow.KV[string, s
 func (f *bagFlushFn) OnTimer(c *dataflow.Context, key string, _ dataflow.TimerFiring, emit dataflow.Emitter[string]) error {
 	emit.Emit(fmt.Sprintf("state %s=%d pid=%d", key, len(f.bag.Read(c)), os.Getpid()))
 	f.bag.Clear(c)
+	return nil
+}
+
+// groupSizeFn counts the grouped values of its bundle per window and emits
+// the counts from FinishBundle, each into its window.
+type groupSizeFn struct {
+	n map[dataflow.Window]int
+}
+
+func (f *groupSizeFn) StartBundle(context.Context) error {
+	f.n = map[dataflow.Window]int{}
+	return nil
+}
+
+func (f *groupSizeFn) ProcessElement(c *dataflow.Context, g dataflow.KV[string, iter.Seq[int]], _ dataflow.Emitter[dataflow.KV[string, int]]) error {
+	for range g.Value {
+		f.n[c.Window()]++
+	}
+	return nil
+}
+
+func (f *groupSizeFn) FinishBundle(_ context.Context, emit dataflow.WindowedEmitter[dataflow.KV[string, int]]) error {
+	for w, n := range f.n {
+		emit.Emit(dataflow.Pair("values", n), w.MaxTimestamp(), w)
+	}
 	return nil
 }
 
@@ -148,7 +187,7 @@ func TestRemoteProcessWorkers(t *testing.T) {
 		}
 		fh.Close()
 	}
-	want := map[string]int64{"a!": 3, "b!": 2, "state a!": 3, "state b!": 2}
+	want := map[string]int64{"a!": 3, "b!": 2, "state a!": 3, "state b!": 2, "window -30000": 2, "window 30000": 1}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("word counts (-want +got):\n%s", diff)
 	}

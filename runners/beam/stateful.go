@@ -92,16 +92,16 @@ func newStateFn(b fnBase, spec *df.StatefulSpec, sides bool) any {
 	return &stateFn{fnBase: b, Cells: cells}
 }
 
-func (f *stateFn) StartBundle(ctx context.Context, _ func(typex.EventTime, []byte)) error {
+func (f *stateFn) StartBundle(ctx context.Context, _ emitFn) error {
 	return f.start(ctx)
 }
 
-func (f *stateFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, sp state.Provider, key []byte, v []byte, emit func(typex.EventTime, []byte)) error {
+func (f *stateFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, sp state.Provider, key []byte, v []byte, emit emitFn) error {
 	f.inst.stateful.SetBackend(&beamState{cells: &f.Cells, sp: sp})
 	return f.inst.processElem(ctx, pn, w, t, v, nil, emit)
 }
 
-func (f *stateFn) FinishBundle(ctx context.Context, emit func(typex.EventTime, []byte)) error {
+func (f *stateFn) FinishBundle(ctx context.Context, emit emitFn) error {
 	return f.inst.finishBundle(ctx, emit)
 }
 
@@ -109,7 +109,7 @@ func (f *fnBase) timerBackend(cells *state.Map[string, []byte], ev *timers.Event
 	return &beamState{cells: cells, sp: sp, tp: tp, event: ev, proc: pr, spec: f.inst.root.Spec.(*df.ParDoSpec).Stateful}
 }
 
-func (f *fnBase) processTimed(ctx context.Context, be *beamState, pn typex.PaneInfo, w typex.Window, t typex.EventTime, v []byte, emit func(typex.EventTime, []byte)) error {
+func (f *fnBase) processTimed(ctx context.Context, be *beamState, pn typex.PaneInfo, w typex.Window, t typex.EventTime, v []byte, emit emitFn) error {
 	f.inst.stateful.SetBackend(be)
 	return f.inst.processElem(ctx, pn, w, t, v, nil, emit)
 }
@@ -117,7 +117,7 @@ func (f *fnBase) processTimed(ctx context.Context, be *beamState, pn typex.PaneI
 // onTimer fires a Sluice timer. Beam gives the family and the dynamic tag
 // ("<family>|<tag>"); the fire time, output timestamp and window were kept
 // in state when the timer was set.
-func (f *fnBase) onTimer(be *beamState, ts typex.EventTime, key []byte, timer timers.Context, emit func(typex.EventTime, []byte)) error {
+func (f *fnBase) onTimer(be *beamState, ts typex.EventTime, key []byte, timer timers.Context, emit emitFn) error {
 	f.inst.stateful.SetBackend(be)
 	family, tag, _ := strings.Cut(timer.Tag, "|")
 	td := df.TimerData{Family: family, Tag: tag, Window: df.GlobalWindow, FireAt: df.EventTime(ts), Hold: df.EventTime(ts)}
@@ -150,51 +150,51 @@ func (f *fnBase) onTimer(be *beamState, ts typex.EventTime, key []byte, timer ti
 	return inst.stateful.FireTimer(key, td)
 }
 
-func (f *stateTimerFn) StartBundle(ctx context.Context, _ func(typex.EventTime, []byte)) error {
+func (f *stateTimerFn) StartBundle(ctx context.Context, _ emitFn) error {
 	return f.start(ctx)
 }
 
-func (f *stateTimerFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, sp state.Provider, tp timers.Provider, key []byte, v []byte, emit func(typex.EventTime, []byte)) error {
+func (f *stateTimerFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, sp state.Provider, tp timers.Provider, key []byte, v []byte, emit emitFn) error {
 	return f.processTimed(ctx, f.timerBackend(&f.Cells, &f.Event, &f.Proc, sp, tp), pn, w, t, v, emit)
 }
 
-func (f *stateTimerFn) OnTimer(ctx context.Context, ts typex.EventTime, sp state.Provider, tp timers.Provider, key []byte, timer timers.Context, emit func(typex.EventTime, []byte)) error {
+func (f *stateTimerFn) OnTimer(ctx context.Context, ts typex.EventTime, sp state.Provider, tp timers.Provider, key []byte, timer timers.Context, emit emitFn) error {
 	return f.onTimer(f.timerBackend(&f.Cells, &f.Event, &f.Proc, sp, tp), ts, key, timer, emit)
 }
 
-func (f *stateTimerFn) FinishBundle(ctx context.Context, emit func(typex.EventTime, []byte)) error {
+func (f *stateTimerFn) FinishBundle(ctx context.Context, emit emitFn) error {
 	return f.inst.finishBundle(ctx, emit)
 }
 
-func (f *stateEventFn) StartBundle(ctx context.Context, _ func(typex.EventTime, []byte)) error {
+func (f *stateEventFn) StartBundle(ctx context.Context, _ emitFn) error {
 	return f.start(ctx)
 }
 
-func (f *stateEventFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, sp state.Provider, tp timers.Provider, key []byte, v []byte, emit func(typex.EventTime, []byte)) error {
+func (f *stateEventFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, sp state.Provider, tp timers.Provider, key []byte, v []byte, emit emitFn) error {
 	return f.processTimed(ctx, f.timerBackend(&f.Cells, &f.Event, nil, sp, tp), pn, w, t, v, emit)
 }
 
-func (f *stateEventFn) OnTimer(ctx context.Context, ts typex.EventTime, sp state.Provider, tp timers.Provider, key []byte, timer timers.Context, emit func(typex.EventTime, []byte)) error {
+func (f *stateEventFn) OnTimer(ctx context.Context, ts typex.EventTime, sp state.Provider, tp timers.Provider, key []byte, timer timers.Context, emit emitFn) error {
 	return f.onTimer(f.timerBackend(&f.Cells, &f.Event, nil, sp, tp), ts, key, timer, emit)
 }
 
-func (f *stateEventFn) FinishBundle(ctx context.Context, emit func(typex.EventTime, []byte)) error {
+func (f *stateEventFn) FinishBundle(ctx context.Context, emit emitFn) error {
 	return f.inst.finishBundle(ctx, emit)
 }
 
-func (f *stateProcFn) StartBundle(ctx context.Context, _ func(typex.EventTime, []byte)) error {
+func (f *stateProcFn) StartBundle(ctx context.Context, _ emitFn) error {
 	return f.start(ctx)
 }
 
-func (f *stateProcFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, sp state.Provider, tp timers.Provider, key []byte, v []byte, emit func(typex.EventTime, []byte)) error {
+func (f *stateProcFn) ProcessElement(ctx context.Context, pn typex.PaneInfo, w typex.Window, t typex.EventTime, sp state.Provider, tp timers.Provider, key []byte, v []byte, emit emitFn) error {
 	return f.processTimed(ctx, f.timerBackend(&f.Cells, nil, &f.Proc, sp, tp), pn, w, t, v, emit)
 }
 
-func (f *stateProcFn) OnTimer(ctx context.Context, ts typex.EventTime, sp state.Provider, tp timers.Provider, key []byte, timer timers.Context, emit func(typex.EventTime, []byte)) error {
+func (f *stateProcFn) OnTimer(ctx context.Context, ts typex.EventTime, sp state.Provider, tp timers.Provider, key []byte, timer timers.Context, emit emitFn) error {
 	return f.onTimer(f.timerBackend(&f.Cells, nil, &f.Proc, sp, tp), ts, key, timer, emit)
 }
 
-func (f *stateProcFn) FinishBundle(ctx context.Context, emit func(typex.EventTime, []byte)) error {
+func (f *stateProcFn) FinishBundle(ctx context.Context, emit emitFn) error {
 	return f.inst.finishBundle(ctx, emit)
 }
 

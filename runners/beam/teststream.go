@@ -49,7 +49,11 @@ func (tr *translator) testStream(s beam.Scope, t *df.Transform, spec *df.ReadUnb
 	}
 	var events []*pipepb.TestStreamPayload_Event
 	var pending []*pipepb.TestStreamPayload_TimestampedElement
-	enc, err := t.Outputs[0].Type.(df.ByteCodec).NewByteEncoder(func(b []byte, ts df.EventTime, _ df.Window, _ df.PaneInfo) error {
+	bc, err := tr.pl.codec(t.Outputs[0])
+	if err != nil {
+		return err
+	}
+	enc, err := bc.NewByteEncoder(func(b []byte, ts df.EventTime, _ df.Window, _ df.PaneInfo) error {
 		var buf bytes.Buffer
 		if err := beam.NewElementEncoder(bytesType).Encode(b, &buf); err != nil {
 			return err

@@ -118,6 +118,16 @@ func (tr *translator) transform(t *df.Transform) error {
 		if err != nil {
 			return err
 		}
+		if bridgeAssigns(spec.Strategy.Fn) {
+			// Beam's WindowInto with windows of the same size gives the
+			// collection interval windows; the bridge's DoFn then moves
+			// each element into the windows Sluice's window fn assigns.
+			placeholder, err := windowInto(s, spec.Strategy, in)
+			if err != nil {
+				return err
+			}
+			return tr.host(s, t, kindWindow, placeholder)
+		}
 		out, err := windowInto(s, spec.Strategy, in)
 		if err != nil {
 			return err
