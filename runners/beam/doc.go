@@ -82,7 +82,14 @@
 //	             same size (for the interval window coder) + a DoFn running
 //	             Sluice's window assignment, which emits each element into
 //	             its windows; the proto's strategies get the offset.
-//	Combine      its expansion: GroupByKey + ParDo (not lifted)
+//	Combine      Beam's CombinePerKey, which Beam's runners lift (combine.go:
+//	             accumulators stay Sluice values in memory, encoded with the
+//	             combine's accumulator coder when they move), where Sluice's
+//	             runners lift too (default trigger, windows that do not
+//	             merge) with end-of-window timestamps and no allowed
+//	             lateness; elsewhere its expansion (GroupByKey + ParDo), as
+//	             Beam Go's lifted combine neither combines timestamps nor
+//	             keeps panes
 //	Reshuffle    Reshuffle
 //	Write        DoFn writing one shard per bundle and emitting the writer's
 //	             result; one commit step (Impulse + DoFn reading every result

@@ -67,13 +67,18 @@ func (e *windowedEmitter) Value() any { return emitFn(e.invoke) }
 
 func (e *windowedEmitter) invoke(t typex.EventTime, b []byte) {
 	ws := e.ws
+	pn := e.pn
 	if t == windowedTime {
 		var err error
-		if t, ws, b, err = splitWindowed(b); err != nil {
+		var onTime bool
+		if t, ws, onTime, b, err = splitWindowed(b); err != nil {
 			panic(err)
 		}
+		if onTime {
+			pn = onlyOnTimePane
+		}
 	}
-	e.value = exec.FullValue{Pane: e.pn, Windows: ws, Timestamp: t, Elm: b}
+	e.value = exec.FullValue{Pane: pn, Windows: ws, Timestamp: t, Elm: b}
 	if e.est != nil {
 		(*e.est).(sdf.TimestampObservingEstimator).ObserveTimestamp(t.ToTime())
 	}
@@ -84,14 +89,30 @@ func (e *windowedEmitter) invoke(t typex.EventTime, b []byte) {
 	}
 }
 
+// onlyOnTimePane is the pane of a window's only firing, on time.
+var onlyOnTimePane = typex.PaneInfo{Timing: typex.PaneOnTime, IsFirst: true, IsLast: true}
+
+// Header flags of a windowed element.
+const (
+	windowedInterval = 1 << iota // an interval window follows (else the global window)
+	windowedOnTime               // the element is in its window's only pane, on time
+)
+
 // appendWindowed appends the header of an element emitted into window w at
-// time t, then its encoding b.
-func appendWindowed(dst []byte, t df.EventTime, w df.Window, b []byte) []byte {
+// time t, then its encoding b. With onTime, the element is put in its
+// window's only pane, on time, rather than in the pane of the element being
+// processed.
+func appendWindowed(dst []byte, t df.EventTime, w df.Window, onTime bool, b []byte) []byte {
 	dst = binary.AppendVarint(dst, int64(t))
-	if w == df.GlobalWindow {
-		dst = append(dst, 0)
-	} else {
-		dst = append(dst, 1)
+	var flags byte
+	if w != df.GlobalWindow {
+		flags |= windowedInterval
+	}
+	if onTime {
+		flags |= windowedOnTime
+	}
+	dst = append(dst, flags)
+	if w != df.GlobalWindow {
 		dst = binary.AppendVarint(dst, int64(w.Start))
 		dst = binary.AppendVarint(dst, int64(w.End))
 	}
@@ -99,28 +120,29 @@ func appendWindowed(dst []byte, t df.EventTime, w df.Window, b []byte) []byte {
 }
 
 // splitWindowed reads what appendWindowed wrote.
-func splitWindowed(b []byte) (typex.EventTime, []typex.Window, []byte, error) {
+func splitWindowed(b []byte) (typex.EventTime, []typex.Window, bool, []byte, error) {
 	bad := fmt.Errorf("beam bridge: malformed windowed element")
 	t, n := binary.Varint(b)
 	if n <= 0 || len(b) == n {
-		return 0, nil, nil, bad
+		return 0, nil, false, nil, bad
 	}
 	b = b[n:]
-	kind := b[0]
+	flags := b[0]
 	b = b[1:]
-	switch kind {
-	case 0:
-		return mtime.Time(t), window.SingleGlobalWindow, b, nil
-	case 1:
-		start, n1 := binary.Varint(b)
-		if n1 <= 0 {
-			return 0, nil, nil, bad
-		}
-		end, n2 := binary.Varint(b[n1:])
-		if n2 <= 0 {
-			return 0, nil, nil, bad
-		}
-		return mtime.Time(t), []typex.Window{window.IntervalWindow{Start: mtime.Time(start), End: mtime.Time(end)}}, b[n1+n2:], nil
+	if flags&^(windowedInterval|windowedOnTime) != 0 {
+		return 0, nil, false, nil, bad
 	}
-	return 0, nil, nil, bad
+	onTime := flags&windowedOnTime != 0
+	if flags&windowedInterval == 0 {
+		return mtime.Time(t), window.SingleGlobalWindow, onTime, b, nil
+	}
+	start, n1 := binary.Varint(b)
+	if n1 <= 0 {
+		return 0, nil, false, nil, bad
+	}
+	end, n2 := binary.Varint(b[n1:])
+	if n2 <= 0 {
+		return 0, nil, false, nil, bad
+	}
+	return mtime.Time(t), []typex.Window{window.IntervalWindow{Start: mtime.Time(start), End: mtime.Time(end)}}, onTime, b[n1+n2:], nil
 }

@@ -49,6 +49,7 @@ const (
 	kindKV      = "kv"      // split encoded KV elements into key and value
 	kindStateKV = "statekv" // key encoded elements by their encoded key, for state
 	kindCommit  = "commit"  // commit a sink with its writers' results
+	kindCombine = "combine" // a Combine's CombineFn, lifted by Beam
 )
 
 // fnBase is the serialized identity of a bridge DoFn and its runtime state.

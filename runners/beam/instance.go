@@ -30,6 +30,7 @@ type instance struct {
 	input    df.ByteEmitFunc // kindParDo, kindKV, kindWrite: the root's decoder
 	group    df.GroupSink    // kindGroup
 	stateful df.StatefulOp   // the root, when it is a StatefulParDo
+	combine  df.ByteCombine  // kindCombine
 	metrics  *df.MetricsRegistry
 	sent     df.Metrics // what was reported to Beam so far
 
@@ -88,6 +89,12 @@ func newInstance(ctx context.Context, f *fnBase) (*instance, error) {
 			inst.emitKV(typex.EventTime(t), b[:n:n], b)
 			return nil
 		}
+	case kindCombine:
+		bc, err := newByteCombine(root)
+		if err != nil {
+			return nil, err
+		}
+		inst.combine = bc
 	case kindSplits, kindWrite, kindCommit:
 	default:
 		return nil, fmt.Errorf("beam bridge: unknown DoFn kind %q", f.Kind)
@@ -242,7 +249,7 @@ func (inst *instance) emitter(c *df.Collection, tag int) df.ByteEmitFunc {
 		if global != (w == df.GlobalWindow) {
 			return fmt.Errorf("beam bridge: %s: element emitted into window %v, but the collection's windows are those of %v", c.Name, w, c.Windowing.Fn)
 		}
-		return inst.callEmit(windowedTime, appendWindowed(make([]byte, 0, len(b)+24), t, w, b))
+		return inst.callEmit(windowedTime, appendWindowed(make([]byte, 0, len(b)+24), t, w, false, b))
 	}
 }
 

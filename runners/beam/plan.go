@@ -13,8 +13,9 @@ import (
 // agree on every transform's chain of fused operators and emitted outputs.
 type plan struct {
 	p *df.Pipeline
-	// order holds the primitives in topological order; a Combine is
-	// replaced by its expansion (GroupByKey + ParDo).
+	// order holds the primitives in topological order; a Combine that
+	// Beam cannot lift as Sluice would is replaced by its expansion
+	// (GroupByKey + ParDo).
 	order  []*df.Transform
 	byName map[string]*df.Transform
 	// consumers are the transforms that read a collection as main input.
@@ -29,19 +30,27 @@ type plan struct {
 	encodable map[*df.Collection]bool
 	// codecs encode the collections that cross Beam; noCodec says why a
 	// collection without a coder that must cross Beam cannot.
-	codecs      map[*df.Collection]df.ByteCodec
-	noCodec     map[*df.Collection]error
+	codecs  map[*df.Collection]df.ByteCodec
+	noCodec map[*df.Collection]error
+	// liftedGBK maps a Combine that runs as Beam's CombinePerKey to the
+	// GroupByKey of its expansion, whose kernel keys the combine's input.
+	liftedGBK   map[*df.Transform]*df.Transform
 	fingerprint string
 }
 
 func newPlan(p *df.Pipeline) (*plan, error) {
 	pl := &plan{p: p, byName: map[string]*df.Transform{}, consumers: map[*df.Collection][]*df.Transform{},
 		producer: map[*df.Collection]*df.Transform{}, sideUsers: map[*df.Collection]bool{}, encodable: map[*df.Collection]bool{},
-		codecs: map[*df.Collection]df.ByteCodec{}, noCodec: map[*df.Collection]error{}}
+		codecs: map[*df.Collection]df.ByteCodec{}, noCodec: map[*df.Collection]error{}, liftedGBK: map[*df.Transform]*df.Transform{}}
 	for _, t := range p.Transforms() {
 		if c, ok := t.Spec.(*df.CombineSpec); ok {
-			// Lifting a Sluice combine would need its accumulators encoded
-			// one by one; the expansion is what every Beam runner runs.
+			// Beam's CombinePerKey where Beam can lift it as Sluice would
+			// (combine.go); the expansion elsewhere.
+			if gbk, ok := liftsOnBeam(t, c); ok {
+				pl.order = append(pl.order, t)
+				pl.liftedGBK[t] = gbk
+				continue
+			}
 			pl.order = append(pl.order, c.Expansion...)
 			continue
 		}
@@ -77,6 +86,9 @@ func newPlan(p *df.Pipeline) (*plan, error) {
 			}
 			outs = append(outs, out)
 		}
+	}
+	for _, gbk := range pl.liftedGBK {
+		pl.byName[gbk.Name] = gbk
 	}
 	pl.fingerprint = hex.EncodeToString(h.Sum(nil))[:16]
 	for _, c := range outs {
@@ -154,7 +166,7 @@ func (pl *plan) check() error {
 			return &df.TransformError{Transform: t.Name, Err: fmt.Errorf("beam bridge: "+format, args...)}
 		}
 		switch spec := t.Spec.(type) {
-		case *df.ImpulseSpec, *df.ReadSpec, *df.ReadUnboundedSpec, *df.FlattenSpec, *df.ReshuffleSpec, *df.WriteSpec:
+		case *df.ImpulseSpec, *df.ReadSpec, *df.ReadUnboundedSpec, *df.FlattenSpec, *df.ReshuffleSpec, *df.WriteSpec, *df.CombineSpec:
 		case *df.GroupByKeySpec:
 			if spec.LateOutput {
 				return fail("GroupByKeyWithLateData: Beam's GroupByKey has no output for dropped late data")

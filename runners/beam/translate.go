@@ -99,6 +99,14 @@ func (tr *translator) transform(t *df.Transform) error {
 		}
 		kv := tr.record(beam.ParDo(s, &kvFn{tr.base(t, kindKV)}, in), t.Inputs[0].Windowing)
 		return tr.host(s, t, kindGroup, tr.record(beam.GroupByKey(s, kv), t.Outputs[0].Windowing))
+	case *df.CombineSpec:
+		in, err := tr.input(t, 0)
+		if err != nil {
+			return err
+		}
+		kv := tr.record(beam.ParDo(s, &kvFn{tr.base(tr.pl.liftedGBK[t], kindKV)}, in), t.Inputs[0].Windowing)
+		combined := tr.record(beam.CombinePerKey(s, &combineFn{tr.base(t, kindCombine)}, kv), t.Outputs[0].Windowing)
+		tr.pcs[t.Outputs[0]] = tr.record(beam.ParDo(s, &combinedFn{}, combined), t.Outputs[0].Windowing)
 	case *df.FlattenSpec:
 		if len(t.Inputs) == 0 {
 			tr.pcs[t.Outputs[0]] = tr.record(beam.ParDo(s, &constFn{None: true}, beam.Impulse(s)), t.Outputs[0].Windowing)
