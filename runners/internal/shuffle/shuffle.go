@@ -51,10 +51,10 @@ type Shuffle struct {
 
 type partition struct {
 	mu      sync.Mutex
-	chunks  [][]byte // arena chunks, never reallocated
-	recs    []Record // slices point into chunks
-	bytes   int64    // accounted against the budget
-	runs    []string // spill files, oldest first
+	chunks  [][]byte  // arena chunks, never reallocated
+	recs    recordLog // point into chunks
+	bytes   int64     // accounted against the budget
+	runs    []string  // spill files, oldest first
 	counter int
 }
 
@@ -89,12 +89,7 @@ func (s *Shuffle) Add(key, value []byte, t df.EventTime, w df.Window) error {
 	buf := p.alloc(n)
 	copy(buf, key)
 	copy(buf[len(key):], value)
-	if len(p.recs) == cap(p.recs) {
-		// Double: append grows large slices by a quarter, copying the
-		// records four times over on the way to a million.
-		p.recs = slices.Grow(p.recs, max(len(p.recs), 1024))
-	}
-	p.recs = append(p.recs, Record{Key: buf[:len(key):len(key)], Value: buf[len(key):], Time: t, Window: w})
+	p.recs.add(Record{Key: buf[:len(key):len(key)], Value: buf[len(key):], Time: t, Window: w})
 	const recOverhead = 80 // a Record in the slice, amortized
 	add := int64(n + recOverhead)
 	p.bytes += add
@@ -103,6 +98,29 @@ func (s *Shuffle) Add(key, value []byte, t df.EventTime, w df.Window) error {
 	}
 	return nil
 }
+
+// recordLog holds a partition's records in fixed-size blocks: growing it
+// never copies the records already in it.
+type recordLog struct {
+	blocks [][]Record
+	n      int
+}
+
+const recordBlock = 1 << 13
+
+func (l *recordLog) add(r Record) {
+	if l.n == len(l.blocks)*recordBlock {
+		l.blocks = append(l.blocks, make([]Record, recordBlock))
+	}
+	l.blocks[l.n/recordBlock][l.n%recordBlock] = r
+	l.n++
+}
+
+func (l *recordLog) len() int { return l.n }
+
+func (l *recordLog) at(i int) *Record { return &l.blocks[i/recordBlock][i%recordBlock] }
+
+func (l *recordLog) reset() { l.blocks, l.n = nil, 0 }
 
 func (p *partition) alloc(n int) []byte {
 	if n > chunkSize/4 { // a large record gets its own chunk
@@ -129,31 +147,33 @@ func (s *Shuffle) compare(a, b *Record) int {
 	return cmp.Compare(a.Window.End, b.Window.End)
 }
 
-// sort orders the partition's records by key and window, keeping arrival
-// order within a group. It sorts indexes (ties broken by index, so the
-// faster unstable sort is stable in effect) rather than moving records.
-func (s *Shuffle) sort(p *partition) {
-	idx := make([]int32, len(p.recs))
+// sort returns the partition's records ordered by key and window, keeping
+// arrival order within a group, and empties its log. It sorts indexes (ties
+// broken by index, so the faster unstable sort is stable in effect) rather
+// than moving records.
+func (s *Shuffle) sort(p *partition) []Record {
+	recs := &p.recs
+	idx := make([]int32, recs.len())
 	for i := range idx {
 		idx[i] = int32(i)
 	}
-	recs := p.recs
 	slices.SortFunc(idx, func(a, b int32) int {
-		if c := s.compare(&recs[a], &recs[b]); c != 0 {
+		if c := s.compare(recs.at(int(a)), recs.at(int(b))); c != 0 {
 			return c
 		}
 		return int(a - b)
 	})
-	sorted := make([]Record, len(recs))
+	sorted := make([]Record, len(idx))
 	for i, j := range idx {
-		sorted[i] = recs[j]
+		sorted[i] = *recs.at(int(j))
 	}
-	p.recs = sorted
+	recs.reset()
+	return sorted
 }
 
 // spill sorts the partition's records and writes them to a run file. p.mu is held.
 func (s *Shuffle) spill(p *partition) error {
-	s.sort(p)
+	recs := s.sort(p)
 	f, err := os.CreateTemp(s.dir, "sluice-shuffle-*.run")
 	if err != nil {
 		return fmt.Errorf("shuffle %s: spill: %w", s.name, err)
@@ -161,8 +181,8 @@ func (s *Shuffle) spill(p *partition) error {
 	w := bufio.NewWriterSize(f, 1<<20)
 	var hdr [binary.MaxVarintLen64*2 + 24]byte
 	var written int64
-	for i := range p.recs {
-		r := &p.recs[i]
+	for i := range recs {
+		r := &recs[i]
 		h := binary.AppendUvarint(hdr[:0], uint64(len(r.Key)))
 		h = binary.AppendUvarint(h, uint64(len(r.Value)))
 		h = binary.BigEndian.AppendUint64(h, uint64(r.Window.Start))
@@ -187,7 +207,6 @@ func (s *Shuffle) spill(p *partition) error {
 	s.budget.used.Add(-p.bytes)
 	p.bytes = 0
 	p.chunks = nil
-	p.recs = nil
 	return nil
 }
 
@@ -207,7 +226,7 @@ func (s *Shuffle) Groups(part int, fn func(g *Group) error) error {
 	if len(p.runs) == 0 {
 		return s.hashGroups(p, fn)
 	}
-	s.sort(p)
+	mem := s.sort(p)
 	// Sources, oldest first: the spill runs, then the records still in memory.
 	srcs := make([]*source, 0, len(p.runs)+1)
 	defer func() {
@@ -225,7 +244,7 @@ func (s *Shuffle) Groups(part int, fn func(g *Group) error) error {
 		src := &source{idx: i, f: f, r: bufio.NewReaderSize(f, 256<<10)}
 		srcs = append(srcs, src)
 	}
-	srcs = append(srcs, &source{idx: len(p.runs), mem: p.recs})
+	srcs = append(srcs, &source{idx: len(p.runs), mem: mem})
 	h := &mergeHeap{s: s}
 	for _, src := range srcs {
 		ok, err := src.next()
@@ -277,12 +296,13 @@ func (s *Shuffle) hashGroups(p *partition, fn func(g *Group) error) error {
 		key string
 		w   df.Window
 	}
-	index := make(map[gkey]int32, len(p.recs)/4)
+	n := p.recs.len()
+	index := make(map[gkey]int32, n/4)
 	var firsts []int32 // first record of each group
-	next := make([]int32, len(p.recs))
+	next := make([]int32, n)
 	last := make([]int32, 0, 64) // last record of each group, to chain the next
-	for i := range p.recs {
-		r := &p.recs[i]
+	for i := range n {
+		r := p.recs.at(i)
 		w := r.Window
 		if s.merging {
 			w = df.Window{}
@@ -304,12 +324,12 @@ func (s *Shuffle) hashGroups(p *partition, fn func(g *Group) error) error {
 	for _, first := range firsts {
 		gr.Records = gr.Records[:0]
 		for i := first; i >= 0; i = next[i] {
-			gr.Records = append(gr.Records, p.recs[i])
+			gr.Records = append(gr.Records, *p.recs.at(int(i)))
 		}
-		gr.Key = p.recs[first].Key
+		gr.Key = p.recs.at(int(first)).Key
 		gr.Window = df.Window{}
 		if !s.merging {
-			gr.Window = p.recs[first].Window
+			gr.Window = p.recs.at(int(first)).Window
 		}
 		if err := fn(gr); err != nil {
 			return err
@@ -324,7 +344,8 @@ func (s *Shuffle) Close() error {
 	for _, p := range s.parts {
 		p.mu.Lock()
 		s.budget.used.Add(-p.bytes)
-		p.bytes, p.chunks, p.recs = 0, nil, nil
+		p.bytes, p.chunks = 0, nil
+		p.recs.reset()
 		for _, r := range p.runs {
 			if err := os.Remove(r); err != nil && !errors.Is(err, os.ErrNotExist) {
 				errs = append(errs, err)
