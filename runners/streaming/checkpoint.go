@@ -47,7 +47,7 @@ func fingerprint(p *df.Pipeline) string {
 // restoreJob puts the state of the latest complete checkpoint (or of the
 // savepoint the options name) in place in the job directory and returns
 // what the job resumes from; nil when there is none (a fresh start).
-func restoreJob(p *df.Pipeline, opts Options) (*restored, error) {
+func restoreJob(p *df.Pipeline, pl *plan, opts Options) (*restored, error) {
 	dir, err := checkpoint.Open(opts.JobDir, checkpoint.Options{Keep: opts.RetainCheckpoints})
 	if err != nil {
 		return nil, fmt.Errorf("streaming: %w", err)
@@ -97,14 +97,19 @@ func restoreJob(p *df.Pipeline, opts Options) (*restored, error) {
 		return nil, fmt.Errorf("streaming: checkpoint %s was taken with Parallelism %d and MaxParallelism %d; the job runs with %d and %d (rescaling is not supported yet)",
 			path, r.rt.Parallelism, r.rt.MaxParallelism, opts.Parallelism, opts.MaxParallelism)
 	}
+	if m.NoState && !r.rt.Finished && pl.hasState() {
+		return nil, fmt.Errorf("streaming: checkpoint %s holds no state, and the job has keyed state and has not finished", path)
+	}
 	if err := os.RemoveAll(filepath.Join(opts.JobDir, "state")); err != nil {
 		return nil, fmt.Errorf("streaming: %w", err)
 	}
-	per := max(opts.StateCacheBytes/int64(opts.Parallelism), 1<<20)
-	for i := range opts.Parallelism {
-		src := filepath.Join(path, m.StateDir, filepath.Base(partitionDir("", i)))
-		if err := state.Restore(src, partitionDir(opts.JobDir, i), state.Options{MaxParallelism: opts.MaxParallelism, CacheBytes: per}); err != nil {
-			return nil, fmt.Errorf("streaming: restore checkpoint %s: %w", path, err)
+	if !m.NoState && pl.hasState() && !r.rt.Finished { // a finished job reads no state
+		per := max(opts.StateCacheBytes/int64(opts.Parallelism), 1<<20)
+		for i := range opts.Parallelism {
+			src := filepath.Join(path, m.StateDir, filepath.Base(partitionDir("", i)))
+			if err := state.Restore(src, partitionDir(opts.JobDir, i), state.Options{MaxParallelism: opts.MaxParallelism, CacheBytes: per}); err != nil {
+				return nil, fmt.Errorf("streaming: restore checkpoint %s: %w", path, err)
+			}
 		}
 	}
 	if r.rt.Watermarks == nil {
@@ -182,6 +187,9 @@ func (j *job) checkpoint(ctx context.Context, kind checkpointKind) (string, erro
 	if err := j.finishCheckpoint(ctx, true); err != nil {
 		return "", err
 	}
+	if err := j.attachState(); err != nil {
+		return "", err
+	}
 	if j.ckDir == nil {
 		dir, err := checkpoint.Open(j.opts.JobDir, checkpoint.Options{Keep: j.opts.RetainCheckpoints})
 		if err != nil {
@@ -198,6 +206,13 @@ func (j *job) checkpoint(ctx context.Context, kind checkpointKind) (string, erro
 		Pipeline: fingerprint(j.pipeline), StateDir: "state",
 		Sources: map[string][][]byte{}, Sinks: map[string][][]byte{}, Operators: map[string][]byte{},
 		Watermark: int64(df.MaxTime),
+	}
+	// A job without keyed state has no state to record; nor has the final
+	// checkpoint of a finished job, whose restart reads none (execute).
+	stores := j.stores
+	if len(stores) == 0 || kind == checkpointFinal {
+		stores = nil
+		m.NoState, m.StateDir = true, ""
 	}
 	var path string
 	switch kind {
@@ -235,9 +250,9 @@ func (j *job) checkpoint(ctx context.Context, kind checkpointKind) (string, erro
 	}
 	// State: the synchronous part of each snapshot.
 	// The partitions' cuts are independent: take them in parallel.
-	pending := make([]*state.PendingCheckpoint, len(j.stores))
-	err = j.parallel(ctx, len(j.stores), func(_ context.Context, i int) error {
-		p, err := j.stores[i].BeginCheckpoint(filepath.Join(path, "state", filepath.Base(partitionDir("", i))))
+	pending := make([]*state.PendingCheckpoint, len(stores))
+	err = j.parallel(ctx, len(stores), func(_ context.Context, i int) error {
+		p, err := stores[i].BeginCheckpoint(filepath.Join(path, "state", filepath.Base(partitionDir("", i))))
 		if err != nil {
 			return fmt.Errorf("streaming: checkpoint partition %d: %w", i, err)
 		}

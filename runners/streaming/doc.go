@@ -12,11 +12,13 @@
 // behind it; exchanges route each element by the key group of its encoded
 // key (hash mod MaxParallelism) to the partition that owns the key group's
 // range. Each partition has its own Pebble database under
-// JobDir/state/pNNNN.
+// JobDir/state/pNNNN (a job without keyed stages opens none).
 //
 // A single coordinator runs the job in rounds. A round visits the stages in
-// dependency order: sources read (a bounded split whole, up to ReadBatch
-// elements of every unbounded split), every partition of every keyed stage
+// dependency order: sources read (bounded splits whole, one per worker and
+// more while the round is young and what they produced for keyed stages is
+// small; up to ReadBatch elements of every unbounded split), every
+// partition of every keyed stage
 // processes what reached it, at the input watermark of the previous round,
 // then advances its input watermark to the least output watermark of its
 // inputs and fires what is due (window panes, user timers, garbage
@@ -34,7 +36,9 @@
 // TestStream contract). When every source has ended the watermark reaches
 // +inf, every window fires and expires, processing time moves to its end
 // (processing-time timers fire), a final checkpoint is taken and the job
-// is done.
+// is done. The final checkpoint records that the job has finished, the
+// sinks' last results and no state: a restart of a finished job only
+// commits those results again.
 //
 // # Checkpoints and exactly-once output
 //
@@ -44,7 +48,9 @@
 // is a flush of the write-back cache and a WAL-copying Pebble checkpoint
 // started in the background), source positions and the runtime state
 // (watermarks, bounded splits done) are recorded, and a manifest written
-// by atomic rename makes the checkpoint complete. Then sinks that
+// by atomic rename makes the checkpoint complete (a job without keyed
+// state, and a finished job's final checkpoint, record no state
+// databases, and their manifests say so). Then sinks that
 // implement dataflow.EpochSink (textio, parquetio) commit the epoch's files.
 // On restart with the same JobDir the runner restores the latest complete
 // checkpoint (a corrupt one is skipped with a notice naming the file, and

@@ -30,12 +30,16 @@ type job struct {
 	opts    Options
 	metrics *df.MetricsRegistry
 	parts   int
-	stores  []*state.Store // one per partition
-	runs    []*stageRun    // in plan order
-	runOf   map[*stage]*stageRun
-	sides   map[*df.SideInputSpec]df.SideInputData
-	sinks   map[*df.Transform]*sinkRun
-	counts  map[*df.Collection]*atomic.Int64
+	// stores are the partitions' state databases (none without keyed
+	// stages), set by attachState once opening finishes.
+	stores   []*state.Store
+	opening  *openingStores
+	attached bool
+	runs     []*stageRun // in plan order
+	runOf    map[*stage]*stageRun
+	sides    map[*df.SideInputSpec]df.SideInputData
+	sinks    map[*df.Transform]*sinkRun
+	counts   map[*df.Collection]*atomic.Int64
 	// sideLogs keeps the encoded elements of each side-input collection,
 	// which checkpoints carry so that a restore rebuilds the side inputs.
 	sideLogs map[*df.Collection]*sideLog
@@ -100,9 +104,9 @@ type runtimeState struct {
 	Bounded        map[string][]bool   // bounded read: splits done
 }
 
-func newJob(ctx context.Context, pl *plan, opts Options, metrics *df.MetricsRegistry, stores []*state.Store) (*job, error) {
+func newJob(ctx context.Context, pl *plan, opts Options, metrics *df.MetricsRegistry, stores *openingStores) (*job, error) {
 	j := &job{
-		pl: pl, opts: opts, metrics: metrics, parts: opts.Parallelism, stores: stores,
+		pl: pl, opts: opts, metrics: metrics, parts: opts.Parallelism, opening: stores,
 		runOf: map[*stage]*stageRun{}, sides: map[*df.SideInputSpec]df.SideInputData{},
 		sinks: map[*df.Transform]*sinkRun{}, counts: map[*df.Collection]*atomic.Int64{},
 		sideLogs: map[*df.Collection]*sideLog{},
@@ -144,23 +148,6 @@ func (j *job) setup(ctx context.Context) error {
 			sr.inWM, sr.outWM = df.EventTime(w[0]), df.EventTime(w[1])
 		}
 		switch st.kind {
-		case kindGBK, kindCombine, kindStateful:
-			var lateness df.EventTime
-			switch st.kind {
-			case kindStateful:
-				lateness = t.Spec.(*df.ParDoSpec).Stateful.AllowedLateness
-			default:
-				lateness = df.EventTime(t.Inputs[0].Windowing.AllowedLateness.Milliseconds())
-			}
-			for p := range j.parts {
-				stg, err := j.stores[p].Stage(t.Name, state.StageOptions{AllowedLateness: lateness})
-				if err != nil {
-					return &df.TransformError{Transform: t.Name, Err: err}
-				}
-				sr.states = append(sr.states, stg)
-			}
-		}
-		switch st.kind {
 		case kindGBK:
 			red, err := trigger.NewReducer(t.Inputs[0].Windowing)
 			if err != nil {
@@ -187,12 +174,9 @@ func (j *job) setup(ctx context.Context) error {
 		}
 	}
 	for _, sr := range j.runs {
-		for p, inst := range sr.insts {
+		for _, inst := range sr.insts {
 			if err := inst.build(ctx); err != nil {
 				return err
-			}
-			if sr.st.keyed() {
-				sr.keyed = append(sr.keyed, newKeyedPart(j, sr, p, inst))
 			}
 		}
 		if sr.st.kind <= kindUnbounded {
@@ -201,6 +185,45 @@ func (j *job) setup(ctx context.Context) error {
 				return err
 			}
 			sr.src = src
+		}
+	}
+	return nil
+}
+
+// attachState waits for the state stores to be open and gives every keyed
+// stage its state and partitions; once. It runs before the first round of
+// a keyed stage and before the first checkpoint.
+func (j *job) attachState() error {
+	if j.attached || j.opening == nil {
+		return nil
+	}
+	stores, err := j.opening.wait()
+	if err != nil {
+		return err
+	}
+	j.stores, j.attached = stores, true
+	for _, sr := range j.runs {
+		st := sr.st
+		if !st.keyed() {
+			continue
+		}
+		t := st.root
+		var lateness df.EventTime
+		switch st.kind {
+		case kindStateful:
+			lateness = t.Spec.(*df.ParDoSpec).Stateful.AllowedLateness
+		default:
+			lateness = df.EventTime(t.Inputs[0].Windowing.AllowedLateness.Milliseconds())
+		}
+		for p := range j.parts {
+			stg, err := j.stores[p].Stage(t.Name, state.StageOptions{AllowedLateness: lateness})
+			if err != nil {
+				return &df.TransformError{Transform: t.Name, Err: err}
+			}
+			sr.states = append(sr.states, stg)
+		}
+		for p, inst := range sr.insts {
+			sr.keyed = append(sr.keyed, newKeyedPart(j, sr, p, inst))
 		}
 	}
 	return nil
@@ -262,7 +285,10 @@ func (j *job) round(ctx context.Context) (busy bool, err error) {
 
 // parallel runs fn(i) for i in [0, n) on up to Parallelism goroutines.
 func (j *job) parallel(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
-	if n == 1 {
+	switch n {
+	case 0:
+		return nil
+	case 1:
 		return fn(ctx, 0)
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -277,6 +303,9 @@ func (j *job) parallel(ctx context.Context, n int, fn func(ctx context.Context, 
 // partition processes the elements that reached it at the old input
 // watermark, then the input watermark advances and due timers fire.
 func (j *job) runKeyed(ctx context.Context, sr *stageRun) error {
+	if err := j.attachState(); err != nil {
+		return err
+	}
 	newIn := df.MaxOf(sr.inWM, j.inputWM(sr))
 	holds := make([]df.EventTime, j.parts)
 	err := j.parallel(ctx, j.parts, func(ctx context.Context, p int) error {
@@ -367,6 +396,11 @@ type instance struct {
 	ops  runbase.Ops
 	// flushes run at the end of every bundle: lifted combiners' partials.
 	flushes []func() error
+	// exWriters are the instance's exchange writers; unmeasured is set when
+	// its output also goes to a store whose size it cannot tell (the input
+	// of a stateful or side-input ParDo). roomForMore reads both.
+	exWriters  []*exWriter
+	unmeasured bool
 }
 
 func (j *job) newInstance(sr *stageRun) *instance {
@@ -416,6 +450,12 @@ func (inst *instance) bundle(ctx context.Context, work func() error) (err error)
 	if err := inst.ops.FinishBundle(ctx); err != nil {
 		return err
 	}
+	return inst.flush()
+}
+
+// flush sends the partials of the instance's lifted combiners to their
+// exchanges.
+func (inst *instance) flush() error {
 	for _, f := range inst.flushes {
 		if err := f(); err != nil {
 			return err
@@ -452,19 +492,25 @@ func (inst *instance) consumerFor(c *df.Collection) any {
 		switch spec := t.Spec.(type) {
 		case *df.GroupByKeySpec:
 			sr := j.runOf[j.pl.rootOf[t]]
-			outs = append(outs, spec.Kernel.NewEncoder(sr.exch.writer(j.route)))
+			w := sr.exch.writer(j.route)
+			inst.exWriters = append(inst.exWriters, w)
+			outs = append(outs, spec.Kernel.NewEncoder(w))
 		case *df.CombineSpec: // lifted
 			sr := j.runOf[j.pl.rootOf[t]]
-			cons, flush := sr.comb.NewPartial(sr.exch.writer(j.route))
+			w := sr.exch.writer(j.route)
+			inst.exWriters = append(inst.exWriters, w)
+			cons, flush := sr.comb.NewPartial(w)
 			inst.flushes = append(inst.flushes, flush)
 			outs = append(outs, cons)
 		case *df.ParDoSpec:
 			switch {
 			case spec.Stateful != nil:
 				sr := j.runOf[j.pl.rootOf[t]]
+				inst.unmeasured = true
 				outs = append(outs, spec.Stateful.Kernel.(df.KeyRouter).NewKeyRouter(sr.store, j.route))
 			case len(spec.Sides) > 0:
 				sr := j.runOf[j.pl.rootOf[t]]
+				inst.unmeasured = true
 				outs = append(outs, sr.store.Spreader(inst.id))
 			default:
 				outs = append(outs, inst.op(t).Input())

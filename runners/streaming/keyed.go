@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"sync"
+	"unsafe"
 
 	df "github.com/sluicedata/sluice/pkg/dataflow"
 	"github.com/sluicedata/sluice/runners/internal/trigger"
@@ -28,17 +29,29 @@ type exWriter struct {
 	bufs  []recBuf
 }
 
-// recBuf holds records in one byte arena: no allocation per record.
+// recBuf holds records in byte blocks: no allocation per record, and none
+// copied as the round's records grow. Blocks double from minExBlock up to
+// maxExBlock (a larger record gets a block of its own), and are kept for
+// the next round.
 type recBuf struct {
-	data []byte
-	recs []rec
+	blocks [][]byte // blocks[:used] hold the round's records
+	used   int
+	recs   []rec
+	size   int // bytes of the round's records
 }
 
 type rec struct {
-	off, klen, vlen int32
-	t               df.EventTime
-	w               df.Window
+	blk, off, klen, vlen int32
+	t                    df.EventTime
+	w                    df.Window
 }
+
+const (
+	minExBlock = 4 << 10
+	maxExBlock = 256 << 10
+	// maxExKept bounds the memory a buffer keeps between rounds.
+	maxExKept = 64 << 20
+)
 
 func newExchange(parts int) *exchange { return &exchange{parts: parts} }
 
@@ -51,11 +64,49 @@ func (e *exchange) writer(route func([]byte) int) *exWriter {
 }
 
 func (w *exWriter) Add(key, value []byte, t df.EventTime, win df.Window) error {
-	b := &w.bufs[w.route(key)]
-	off := len(b.data)
-	b.data = append(append(b.data, key...), value...)
-	b.recs = append(b.recs, rec{off: int32(off), klen: int32(len(key)), vlen: int32(len(value)), t: t, w: win})
+	w.bufs[w.route(key)].add(key, value, t, win)
 	return nil
+}
+
+func (b *recBuf) add(key, value []byte, t df.EventTime, win df.Window) {
+	n := len(key) + len(value)
+	if b.used == 0 || cap(b.blocks[b.used-1])-len(b.blocks[b.used-1]) < n {
+		b.nextBlock(n)
+	}
+	i := b.used - 1
+	off := len(b.blocks[i])
+	b.blocks[i] = append(append(b.blocks[i], key...), value...)
+	b.recs = append(b.recs, rec{blk: int32(i), off: int32(off), klen: int32(len(key)), vlen: int32(len(value)), t: t, w: win})
+	b.size += n
+}
+
+// nextBlock starts a block with room for n bytes.
+func (b *recBuf) nextBlock(n int) {
+	if b.used < len(b.blocks) && cap(b.blocks[b.used]) >= n {
+		b.blocks[b.used] = b.blocks[b.used][:0]
+		b.used++
+		return
+	}
+	size := minExBlock
+	if b.used > 0 {
+		size = min(2*cap(b.blocks[b.used-1]), maxExBlock)
+	}
+	blk := make([]byte, 0, max(size, n))
+	if b.used < len(b.blocks) {
+		b.blocks[b.used] = blk
+	} else {
+		b.blocks = append(b.blocks, blk)
+	}
+	b.used++
+}
+
+// bytes is about the memory the writer's records of the round hold.
+func (w *exWriter) bytes() int {
+	n := 0
+	for i := range w.bufs {
+		n += w.bufs[i].size + len(w.bufs[i].recs)*int(unsafe.Sizeof(rec{}))
+	}
+	return n
 }
 
 // records yields partition p's records of the round.
@@ -72,18 +123,27 @@ func (e *exchange) records(p int) iter.Seq2[*recBuf, *rec] {
 	}
 }
 
-func (b *recBuf) key(r *rec) []byte   { return b.data[r.off : r.off+r.klen] }
-func (b *recBuf) value(r *rec) []byte { return b.data[r.off+r.klen : r.off+r.klen+r.vlen] }
+func (b *recBuf) key(r *rec) []byte { return b.blocks[r.blk][r.off : r.off+r.klen] }
+func (b *recBuf) value(r *rec) []byte {
+	return b.blocks[r.blk][r.off+r.klen : r.off+r.klen+r.vlen]
+}
 
 func (e *exchange) reset() {
 	for _, w := range e.writers {
 		for i := range w.bufs {
 			b := &w.bufs[i]
-			if cap(b.data) > 64<<20 {
-				*b = recBuf{} // do not keep a burst's memory
-				continue
+			kept := 0
+			for k, blk := range b.blocks {
+				if kept += cap(blk); kept > maxExKept {
+					clear(b.blocks[k:]) // do not keep a burst's memory
+					b.blocks = b.blocks[:k]
+					break
+				}
 			}
-			b.data, b.recs = b.data[:0], b.recs[:0]
+			if cap(b.recs)*int(unsafe.Sizeof(rec{})) > maxExKept {
+				b.recs = nil
+			}
+			b.used, b.recs, b.size = 0, b.recs[:0], 0
 		}
 	}
 }
@@ -425,23 +485,15 @@ func (kp *keyedPart) emit(g *gwin, panes []trigger.Pane) error {
 		return kp.emitSession(g, panes)
 	}
 	for _, p := range panes {
-		vals := make(encValues, 0, p.To-p.From)
-		i := 0
-		for v, err := range kp.stg.Elements(g.key, g.w) {
-			if err != nil {
-				return kp.fail(err)
-			}
-			if i >= p.From {
-				vals = append(vals, bytes.Clone(v))
-			}
-			if i++; i >= p.To {
-				break
-			}
+		// The values stay valid: the sink may keep them until it flushes.
+		vals, err := kp.stg.AppendElements(make(encValues, 0, p.To-p.From), g.key, g.w, p.From, p.To)
+		if err != nil {
+			return kp.fail(err)
 		}
 		if len(vals) != p.To-p.From {
-			return kp.fail(fmt.Errorf("window %v of a key holds %d elements, the pane needs [%d, %d)", g.w, i, p.From, p.To))
+			return kp.fail(fmt.Errorf("window %v of a key holds %d elements, the pane needs [%d, %d)", g.w, p.From+len(vals), p.From, p.To))
 		}
-		if err := kp.sink.Emit(g.key, vals, p.Timestamp, g.w, p.Info); err != nil {
+		if err := kp.sink.Emit(g.key, encValues(vals), p.Timestamp, g.w, p.Info); err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,9 @@ package streaming
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	df "github.com/sluicedata/sluice/pkg/dataflow"
@@ -84,8 +86,10 @@ func (a *sessions) encode(b []byte) []byte {
 	return b
 }
 
+var errCorruptSessions = errors.New("corrupt record")
+
 func (a *sessions) decode(b []byte) error {
-	bad := fmt.Errorf("corrupt record")
+	bad := errCorruptSessions
 	u := func() uint64 {
 		v, n := binary.Uvarint(b)
 		if n <= 0 {
@@ -288,16 +292,12 @@ func (kp *keyedPart) emitSession(g *gwin, panes []trigger.Pane) error {
 				from = h.emitted
 			}
 			kp.sbuf = bufKey(kp.sbuf, g.key, h.id)
-			i := 0
-			for v, err := range kp.stg.Elements(kp.sbuf, df.GlobalWindow) {
-				if err != nil {
-					return kp.fail(err)
-				}
-				if i >= from {
-					vals = append(vals, bytes.Clone(v))
-				}
-				i++
+			// The values stay valid: the sink may keep them until it flushes.
+			v, err := kp.stg.AppendElements(vals, kp.sbuf, df.GlobalWindow, from, math.MaxInt)
+			if err != nil {
+				return kp.fail(err)
 			}
+			vals = v
 		}
 		if len(vals) != p.To-p.From {
 			return kp.fail(fmt.Errorf("session %v: pane [%d, %d) found %d elements", g.w, p.From, p.To, len(vals)))

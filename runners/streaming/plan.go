@@ -52,6 +52,17 @@ func (s *stage) keyed() bool {
 	return s.kind == kindGBK || s.kind == kindCombine || s.kind == kindStateful
 }
 
+// hasState reports whether a stage keeps keyed state (in the partitions'
+// state databases).
+func (pl *plan) hasState() bool {
+	for _, st := range pl.stages {
+		if st.keyed() {
+			return true
+		}
+	}
+	return false
+}
+
 func (pl *plan) isExchange(t *df.Transform) bool {
 	switch spec := t.Spec.(type) {
 	case *df.GroupByKeySpec:

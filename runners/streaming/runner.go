@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,25 +64,29 @@ func (r *Runner) Run(ctx context.Context, p *df.Pipeline, ro df.RunOptions) (df.
 
 // execute runs a job to its end: restore, rounds, checkpoints, teardown.
 func execute(ctx context.Context, p *df.Pipeline, pl *plan, opts Options, res *Result) (err error) {
-	rest, err := restoreJob(p, opts)
+	rest, err := restoreJob(p, pl, opts)
 	if err != nil {
 		return err
 	}
-	stores := make([]*state.Store, opts.Parallelism)
-	defer func() {
-		for _, s := range stores {
-			if s != nil {
-				err = errors.Join(err, s.Close())
-			}
-		}
-	}()
-	per := max(opts.StateCacheBytes/int64(opts.Parallelism), 1<<20)
-	for i := range stores {
-		s, err := state.Open(partitionDir(opts.JobDir, i), state.Options{MaxParallelism: opts.MaxParallelism, CacheBytes: per})
+	if rest != nil && rest.rt.Finished {
+		// The job has finished: all that may be left to do is the sinks'
+		// commit of its final checkpoint, which a crash may have cut short.
+		j, err := newJob(ctx, pl, opts, &res.metrics, nil)
 		if err != nil {
-			return fmt.Errorf("streaming: open state of partition %d: %w", i, err)
+			return err
 		}
-		stores[i] = s
+		res.job.Store(j)
+		j.pipeline, j.restore, j.rt = p, rest, rest.rt
+		return j.recoverSinks(ctx)
+	}
+	// The state stores open in the background (creating a Pebble database
+	// writes and syncs a few files) while the operators are built and the
+	// first source round reads; the first keyed stage to run, or the first
+	// checkpoint, waits for them (job.attachState).
+	var stores *openingStores
+	if pl.hasState() {
+		stores = openStores(opts)
+		defer func() { err = errors.Join(err, stores.close()) }()
 	}
 	j, err := newJob(ctx, pl, opts, &res.metrics, stores)
 	if err != nil {
@@ -113,9 +118,6 @@ func execute(ctx context.Context, p *df.Pipeline, pl *plan, opts Options, res *R
 	if err := j.recoverSinks(ctx); err != nil {
 		return err
 	}
-	if j.rt.Finished {
-		return nil
-	}
 	stopMetrics, err := j.serveMetrics(ctx, res)
 	if err != nil {
 		return err
@@ -126,6 +128,61 @@ func execute(ctx context.Context, p *df.Pipeline, pl *plan, opts Options, res *R
 		return errors.Join(err, j.abortSinks(context.WithoutCancel(ctx)))
 	}
 	return nil
+}
+
+// openingStores is the state database of every partition, being opened.
+type openingStores struct {
+	done   chan struct{}
+	stores []*state.Store // once done
+	err    error          // once done
+}
+
+// openStores starts opening the state database of every partition, in
+// parallel.
+func openStores(opts Options) *openingStores {
+	o := &openingStores{done: make(chan struct{}), stores: make([]*state.Store, opts.Parallelism)}
+	per := max(opts.StateCacheBytes/int64(opts.Parallelism), 1<<20)
+	errs := make([]error, opts.Parallelism)
+	var wg sync.WaitGroup
+	for i := range o.stores {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := state.Open(partitionDir(opts.JobDir, i), state.Options{MaxParallelism: opts.MaxParallelism, CacheBytes: per})
+			if err != nil {
+				errs[i] = fmt.Errorf("streaming: open state of partition %d: %w", i, err)
+				return
+			}
+			o.stores[i] = s
+		}()
+	}
+	go func() {
+		wg.Wait()
+		o.err = errors.Join(errs...)
+		close(o.done)
+	}()
+	return o
+}
+
+// wait returns the stores once every one is open.
+func (o *openingStores) wait() ([]*state.Store, error) {
+	<-o.done
+	if o.err != nil {
+		return nil, o.err
+	}
+	return o.stores, nil
+}
+
+// close closes the stores that opened.
+func (o *openingStores) close() error {
+	<-o.done
+	var err error
+	for _, s := range o.stores {
+		if s != nil {
+			err = errors.Join(err, s.Close())
+		}
+	}
+	return err
 }
 
 func partitionDir(jobDir string, p int) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	df "github.com/sluicedata/sluice/pkg/dataflow"
@@ -142,6 +143,27 @@ func (j *job) drivenNow() time.Time {
 	return now
 }
 
+// Bounds of a round of a bounded source: a worker starts another split
+// only while the round has run less than maxRoundRead and its instance's
+// exchange writers hold less than maxRoundExchange bytes.
+const (
+	maxRoundRead     = 50 * time.Millisecond
+	maxRoundExchange = 16 << 20
+)
+
+// roomForMore reports whether a worker reading a bounded source may start
+// another split in the round that started at start.
+func (inst *instance) roomForMore(start time.Time) bool {
+	if inst.unmeasured || time.Since(start) >= maxRoundRead {
+		return false
+	}
+	n := 0
+	for _, w := range inst.exWriters {
+		n += w.bytes()
+	}
+	return n < maxRoundExchange
+}
+
 // runSource runs one round of a source stage and returns how many elements
 // it read.
 func (j *job) runSource(ctx context.Context, sr *stageRun) (int, error) {
@@ -166,7 +188,7 @@ func (j *job) runSource(ctx context.Context, sr *stageRun) (int, error) {
 	case *df.ReadSpec:
 		var todo []int
 		for i, d := range src.done {
-			if !d && len(todo) < j.parts {
+			if !d {
 				todo = append(todo, i)
 			}
 		}
@@ -174,17 +196,38 @@ func (j *job) runSource(ctx context.Context, sr *stageRun) (int, error) {
 			sr.outWM = df.MaxTime
 			return 0, nil
 		}
-		err := j.parallel(ctx, len(todo), func(ctx context.Context, w int) error {
+		// Each worker reads one split, then takes the next one left while
+		// the round is young and what it produced for the keyed stages
+		// downstream is small (roomForMore): reading a few small splits in
+		// one round spares rounds, as the direct runner's work queue does,
+		// and a large one still ends its round, which bounds what the
+		// exchanges hold and leaves room for checkpoints.
+		start := time.Now()
+		var next atomic.Int64
+		read := make([][]int, j.parts) // the splits each worker read
+		err := j.parallel(ctx, min(j.parts, len(todo)), func(ctx context.Context, w int) error {
 			inst := sr.insts[w]
-			s := src.splits[todo[w]]
 			return inst.bundle(ctx, func() error {
 				out := inst.consumerFor(t.Outputs[0])
-				if err := s.ReadAll(ctx, out); err != nil {
-					var ee *df.ElementError
-					if errors.As(err, &ee) {
+				for first := true; first || inst.roomForMore(start); first = false {
+					k := int(next.Add(1)) - 1
+					if k >= len(todo) {
+						return nil
+					}
+					s := src.splits[todo[k]]
+					if err := s.ReadAll(ctx, out); err != nil {
+						var ee *df.ElementError
+						if errors.As(err, &ee) {
+							return err
+						}
+						return &df.TransformError{Transform: t.Name, Err: fmt.Errorf("read %v: %w", s, err)}
+					}
+					read[w] = append(read[w], todo[k])
+					// Lifted combiners' partials go to the exchange, where
+					// roomForMore sees them.
+					if err := inst.flush(); err != nil {
 						return err
 					}
-					return &df.TransformError{Transform: t.Name, Err: fmt.Errorf("read %v: %w", s, err)}
 				}
 				return nil
 			})
@@ -192,13 +235,17 @@ func (j *job) runSource(ctx context.Context, sr *stageRun) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		for _, i := range todo {
-			src.done[i] = true
+		total := 0
+		for _, splits := range read {
+			for _, i := range splits {
+				src.done[i] = true
+			}
+			total += len(splits)
 		}
 		if allDone(src.done) {
 			sr.outWM = df.MaxTime
 		}
-		return len(todo), nil
+		return total, nil
 	case *df.ReadUnboundedSpec:
 		n := len(src.readers)
 		read := make([]int, j.parts)

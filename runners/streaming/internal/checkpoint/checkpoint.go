@@ -42,6 +42,11 @@ type Manifest struct {
 	// checkpoint's directory; default "state". It may instead hold one
 	// Pebble checkpoint per subdirectory (one per partition).
 	StateDir string
+	// NoState marks a checkpoint that holds no state database: the job has
+	// none (no keyed stage) or has finished, so nothing will read it.
+	// StateDir and StateFiles are then empty, and no state directory may
+	// exist. Manifests without it encode as before this field existed.
+	NoState bool `json:",omitempty"`
 	// Sources holds, per source transform, the position of each split in
 	// split order.
 	Sources map[string][][]byte
@@ -292,17 +297,27 @@ func (d *Dir) Complete(path string, m Manifest) error {
 	if _, err := d.fs.Stat(mp); err == nil {
 		return fmt.Errorf("checkpoint: complete %s: already complete", path)
 	}
-	if m.StateDir == "" {
-		m.StateDir = defaultStateDir
-	}
 	if m.Created.IsZero() {
 		m.Created = time.Now().UTC()
 	}
-	files, err := d.stateFiles(path, m.StateDir)
-	if err != nil {
-		return fmt.Errorf("checkpoint: complete %s: %w", path, err)
+	if m.NoState {
+		if m.StateDir != "" {
+			return fmt.Errorf("checkpoint: complete %s: a checkpoint without state names state directory %q", path, m.StateDir)
+		}
+		if err := d.checkNoState(path); err != nil {
+			return fmt.Errorf("checkpoint: complete %s: %w", path, err)
+		}
+		m.StateFiles = nil
+	} else {
+		if m.StateDir == "" {
+			m.StateDir = defaultStateDir
+		}
+		files, err := d.stateFiles(path, m.StateDir)
+		if err != nil {
+			return fmt.Errorf("checkpoint: complete %s: %w", path, err)
+		}
+		m.StateFiles = files
 	}
-	m.StateFiles = files
 	data, err := encode(m)
 	if err != nil {
 		return fmt.Errorf("checkpoint: complete %s: %w", path, err)
@@ -347,6 +362,17 @@ func (d *Dir) writeSynced(name string, data []byte) error {
 		return err
 	}
 	return f.Close()
+}
+
+// checkNoState checks that the checkpoint directory dir holds no state
+// directory (defaultStateDir): a checkpoint without state has none.
+func (d *Dir) checkNoState(dir string) error {
+	if _, err := d.fs.Stat(d.fs.PathJoin(dir, defaultStateDir)); err == nil {
+		return fmt.Errorf("a checkpoint without state has a state directory")
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // stateFiles checks that stateDir (relative to dir) holds Pebble
@@ -496,6 +522,17 @@ func (d *Dir) read(dir string) (Manifest, error) {
 	m, err := decode(data)
 	if err != nil {
 		return Manifest{}, &CorruptError{mp, err}
+	}
+	if m.NoState {
+		// Nothing to check beyond the manifest itself, but a manifest
+		// that says both is not one this package wrote.
+		if m.StateDir != "" || len(m.StateFiles) != 0 {
+			return Manifest{}, &CorruptError{mp, fmt.Errorf("a checkpoint without state names state directory %q and %d state files", m.StateDir, len(m.StateFiles))}
+		}
+		if err := d.checkNoState(dir); err != nil {
+			return Manifest{}, &CorruptError{d.fs.PathJoin(dir, defaultStateDir), err}
+		}
+		return m, nil
 	}
 	if m.StateDir == "" || !filepath.IsLocal(m.StateDir) {
 		return Manifest{}, &CorruptError{mp, fmt.Errorf("bad state directory %q", m.StateDir)}

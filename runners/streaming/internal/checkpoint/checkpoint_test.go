@@ -574,3 +574,86 @@ func TestCrashWhileWritingTheManifest(t *testing.T) {
 		t.Errorf("Latest = %d, %v, %v; want checkpoint 1 and no warning", m.ID, warnings, err)
 	}
 }
+
+// TestCheckpointWithoutState: a checkpoint whose manifest says NoState
+// has no state directory, is valid without one, and is still checked: a
+// damaged manifest, a state directory beside it or a manifest that also
+// names state files make it corrupt, and Latest falls back.
+func TestCheckpointWithoutState(t *testing.T) {
+	fs := vfs.NewMem()
+	d := mustOpen(t, fs, Options{})
+	complete(t, d, 1)
+	p, err := d.NewCheckpoint(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Complete(p, Manifest{ID: 2, NoState: true, StateDir: "state"}); err == nil {
+		t.Error("Complete of a checkpoint without state that names a state directory succeeded")
+	}
+	fakeState(t, fs, p)
+	if err := d.Complete(p, Manifest{ID: 2, NoState: true}); err == nil || !strings.Contains(err.Error(), "state directory") {
+		t.Errorf("Complete of a checkpoint without state that has a state directory: %v", err)
+	}
+	if err := fs.RemoveAll(fs.PathJoin(p, "state")); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Complete(p, Manifest{ID: 2, NoState: true, Pipeline: "p", Operators: map[string][]byte{"op": []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	m, lp, warnings, err := d.Latest()
+	if err != nil || len(warnings) > 0 || lp != p || m.ID != 2 || !m.NoState || m.StateDir != "" || m.StateFiles != nil || string(m.Operators["op"]) != "x" {
+		t.Fatalf("Latest = %+v at %q, %v, %v", m, lp, warnings, err)
+	}
+	if got, want := ids(t, d), []string{"1", "2"}; !slices.Equal(got, want) {
+		t.Errorf("checkpoints %v, want %v", got, want)
+	}
+	// A manifest with state encodes as before NoState existed.
+	if b := readFile(t, fs, fs.PathJoin(d.checkpointsDir(), chkName(1), manifestName)); strings.Contains(string(b), "NoState") {
+		t.Errorf("a manifest with state mentions NoState: %s", b)
+	}
+
+	good := readFile(t, fs, fs.PathJoin(p, manifestName))
+	for _, c := range []struct {
+		name    string
+		damage  func()
+		because string
+	}{
+		{"flipped byte", func() {
+			b := slices.Clone(good)
+			b[len(b)/3] ^= 0x01
+			writeFile(t, fs, fs.PathJoin(p, manifestName), string(b))
+		}, "checksum mismatch"},
+		{"state directory beside it", func() {
+			fakeState(t, fs, p)
+		}, "state directory"},
+		{"state files listed", func() {
+			data, err := encode(Manifest{ID: 2, NoState: true, Pipeline: "p", StateFiles: map[string]int64{"000003.sst": 14}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, fs, fs.PathJoin(p, manifestName), string(data))
+		}, "state files"},
+		{"state directory named", func() {
+			data, err := encode(Manifest{ID: 2, NoState: true, Pipeline: "p", StateDir: "state"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeFile(t, fs, fs.PathJoin(p, manifestName), string(data))
+		}, "names state directory"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			writeFile(t, fs, fs.PathJoin(p, manifestName), string(good))
+			if err := fs.RemoveAll(fs.PathJoin(p, "state")); err != nil {
+				t.Fatal(err)
+			}
+			c.damage()
+			m, lp, warnings, err := d.Latest()
+			if err != nil || m.ID != 1 || m.NoState {
+				t.Fatalf("Latest = checkpoint %d at %q, %v; want checkpoint 1", m.ID, lp, err)
+			}
+			if len(warnings) != 1 || !errors.Is(warnings[0], ErrCorrupt) || !strings.Contains(warnings[0].Error(), c.because) {
+				t.Errorf("warnings = %v, want one saying %q", warnings, c.because)
+			}
+		})
+	}
+}

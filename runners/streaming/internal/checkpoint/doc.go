@@ -11,7 +11,8 @@
 //	<job>/checkpoints/chk-<id:020d>/        one checkpoint; id increases per job
 //	<job>/checkpoints/chk-<id>/MANIFEST     present only once the checkpoint is complete
 //	<job>/checkpoints/chk-<id>/MANIFEST.tmp the manifest being written (ignored)
-//	<job>/checkpoints/chk-<id>/<StateDir>/  the Pebble checkpoint (default "state"), or one per subdirectory
+//	<job>/checkpoints/chk-<id>/<StateDir>/  the Pebble checkpoint (default "state"), or one per subdirectory;
+//	                                        absent when the manifest says NoState
 //	<job>/savepoints/<name>/                a savepoint: the same contents
 //	<job>/checkpoints/.del-chk-<id>/        a checkpoint being removed (ignored; removed by Open)
 //
@@ -25,10 +26,14 @@
 //     writes it after the runner has written everything else (the state
 //     checkpoint first: Complete checks that StateDir, or each of its
 //     subdirectories that holds files, holds Pebble's MANIFEST-* and
-//     OPTIONS-* files, and records every file's size).
+//     OPTIONS-* files, and records every file's size). A checkpoint
+//     whose manifest says NoState (a job without keyed state, or one
+//     that has finished) has no state directory, and Complete checks
+//     that there is none.
 //  2. Latest returns the complete checkpoint with the highest id whose
 //     manifest is valid: it parses, its checksum matches, and its state
-//     directory holds every file the manifest lists, at the listed sizes.
+//     directory holds every file the manifest lists, at the listed sizes
+//     (or, with NoState, it lists none and there is no state directory).
 //     Each complete checkpoint that fails these checks is skipped with a
 //     warning (an error wrapping ErrCorrupt that names the file and why),
 //     and the next older one is tried.

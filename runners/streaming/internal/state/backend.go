@@ -192,12 +192,12 @@ func (b *KeyedBackend) SetTimer(t dataflow.TimerData) error {
 	binary.BigEndian.PutUint64(v[1:], uint64(t.FireAt))
 	binary.BigEndian.PutUint64(v[9:], uint64(t.Hold))
 	pk = b.timerKey(t.Window, t.Family, t.Tag)
-	if err := s.setPoint(sc, pk, v[:], false /* writeBack */); err != nil {
+	if err := s.setPoint(sc, pk, v[:], true /* writeBack */); err != nil {
 		return err
 	}
 	ik := st.timerIndexKey(t.Domain, t.FireAt, b.kg, b.key, t.Window, t.Family, t.Tag)
-	if err := s.batch.Set(ik, v[9:], nil); err != nil {
-		return fmt.Errorf("state: stage %q: set timer: %w", st.name, err)
+	if err := st.indexTimer(t.Domain, ik, v[9:]); err != nil {
+		return err
 	}
 	st.lowerFloor(t.Domain, ik)
 	if err := st.adjustHold(t.Hold, +1); err != nil {

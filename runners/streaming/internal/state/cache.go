@@ -1,6 +1,10 @@
 package state
 
-import "github.com/sluicedata/sluice/pkg/dataflow"
+import (
+	"encoding/binary"
+
+	"github.com/sluicedata/sluice/pkg/dataflow"
+)
 
 // cache is the bounded write-back cache in front of the write batch and
 // Pebble. It holds three sorts of entries:
@@ -24,7 +28,15 @@ import "github.com/sluicedata/sluice/pkg/dataflow"
 type cache struct {
 	budget int64 // bytes; 0 disables the cache (everything is written through)
 	used   int64
-	scopes map[scope]map[string]entry
+	// scopes holds the entries by scope and key. Entries are pointers, so
+	// that updating one costs one lookup and no insertion; a pointer from
+	// get is valid until the next call that may evict (put, appendValue)
+	// or drop the entry.
+	scopes map[scope]map[string]*entry
+	// last and lastM memoize the scope looked up last (consecutive
+	// operations mostly touch one window).
+	last  scope
+	lastM map[string]*entry
 	// dirty lists the entries that became dirty (or got pending values)
 	// since the last spillAll; some may since have been spilled or dropped.
 	dirty []dirtyRef
@@ -61,6 +73,9 @@ type entry struct {
 	present bool   // point entries: a value exists
 	dirty   bool   // point entries: val/present are not yet in the batch
 	buffer  bool
+	// chunks is set on a buffer some of whose values were written to the
+	// batch as chunks: val holds only those appended since.
+	chunks bool
 	// cut is, for a dirty point entry, the epoch of the checkpoint whose
 	// cut holds its value (doc.go, invariant 9): the entry stays dirty, as
 	// that checkpoint's batch may not be in Pebble yet. 0: none. Epochs
@@ -72,11 +87,11 @@ type entry struct {
 func (e *entry) unwritten() bool { return e.dirty || e.pending > 0 }
 
 // entryOverhead approximates the bytes a map entry costs beyond its key and
-// value (map slot, string and slice headers, the dirty list).
-const entryOverhead = 80
+// value (map slot, string header, the entry itself, the dirty list).
+const entryOverhead = 112
 
 func newCache(budget int64) *cache {
-	return &cache{budget: budget, scopes: map[scope]map[string]entry{}}
+	return &cache{budget: budget, scopes: map[scope]map[string]*entry{}}
 }
 
 // complete reports whether every key of sc with a value is in the cache.
@@ -84,8 +99,35 @@ func (c *cache) complete(sc scope) bool {
 	return c.fresh && c.budget > 0 && !c.incomplete[sc]
 }
 
-func (c *cache) get(sc scope, k []byte) (entry, bool) {
-	e, ok := c.scopes[sc][string(k)]
+// scope returns the entries of sc, nil if it has none (and create is not
+// set).
+func (c *cache) scope(sc scope, create bool) map[string]*entry {
+	if c.lastM != nil && c.last == sc {
+		return c.lastM
+	}
+	m := c.scopes[sc]
+	if m == nil {
+		if !create {
+			return nil
+		}
+		m = map[string]*entry{}
+		c.scopes[sc] = m
+	}
+	c.last, c.lastM = sc, m
+	return m
+}
+
+// forget removes sc's (empty or dropped) entries.
+func (c *cache) forget(sc scope) {
+	delete(c.scopes, sc)
+	if c.last == sc {
+		c.lastM = nil
+	}
+}
+
+// get returns the entry under k. The caller must not modify it.
+func (c *cache) get(sc scope, k []byte) (*entry, bool) {
+	e, ok := c.scope(sc, false)[string(k)]
 	return e, ok
 }
 
@@ -95,21 +137,18 @@ func (c *cache) put(sc scope, k []byte, e entry) {
 	if c.budget == 0 {
 		return
 	}
-	m := c.scopes[sc]
-	if m == nil {
-		m = map[string]entry{}
-		c.scopes[sc] = m
-	}
-	old, had := m[string(k)]
-	if had {
+	m := c.scope(sc, true)
+	if old, had := m[string(k)]; had {
 		c.used += int64(cap(e.val)) - int64(cap(old.val))
-		m[string(k)] = e
 		if e.unwritten() && !old.unwritten() {
 			c.dirty = append(c.dirty, dirtyRef{sc, string(k)})
 		}
+		*old = e
 	} else {
 		ks := string(k)
-		m[ks] = e
+		ne := new(entry)
+		*ne = e
+		m[ks] = ne
 		c.used += int64(len(ks)) + entryOverhead + int64(cap(e.val))
 		if e.unwritten() {
 			c.dirty = append(c.dirty, dirtyRef{sc, ks})
@@ -120,33 +159,66 @@ func (c *cache) put(sc scope, k []byte, e entry) {
 	}
 }
 
+// appendValue appends v, uvarint length-prefixed, to the pending values
+// of the buffer under k, creating it. The cache must be on.
+func (c *cache) appendValue(sc scope, k, v []byte) {
+	m := c.scope(sc, true)
+	e, had := m[string(k)]
+	if !had {
+		ks := string(k)
+		e = &entry{buffer: true}
+		m[ks] = e
+		c.used += int64(len(ks)) + entryOverhead
+		c.dirty = append(c.dirty, dirtyRef{sc, ks})
+	} else if !e.unwritten() {
+		c.dirty = append(c.dirty, dirtyRef{sc, string(k)})
+	}
+	e.buffer = true
+	before := cap(e.val)
+	e.val = grow(e.val, binary.MaxVarintLen64+len(v))
+	e.val = binary.AppendUvarint(e.val, uint64(len(v)))
+	e.val = append(e.val, v...)
+	e.pending++
+	c.used += int64(cap(e.val) - before)
+	if c.used > c.budget {
+		c.evict()
+	}
+}
+
+// grow returns b with room for n more bytes. When it must grow it at least
+// doubles b's capacity (append grows large slices by a quarter): a buffer
+// appended to value by value copies each byte about once.
+func grow(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	return append(b[:len(b):len(b)], make([]byte, max(cap(b), n))...)[:len(b)]
+}
+
 // spillEntry writes the unwritten state of the entry under k and marks it
 // written.
 func (c *cache) spillEntry(sc scope, k []byte) error {
-	m := c.scopes[sc]
-	e, ok := m[string(k)]
+	e, ok := c.get(sc, k)
 	if !ok || !e.unwritten() {
 		return nil
 	}
-	return c.spillFound(m, sc, string(k), e)
+	return c.spillFound(sc, string(k), e)
 }
 
-func (c *cache) spillFound(m map[string]entry, sc scope, k string, e entry) error {
+func (c *cache) spillFound(sc scope, k string, e *entry) error {
 	before := cap(e.val)
-	if err := c.spill(sc, k, &e); err != nil {
+	if err := c.spill(sc, k, e); err != nil {
 		return err
 	}
 	c.used += int64(cap(e.val) - before)
-	m[k] = e
 	return nil
 }
 
 // spillAll writes every unwritten entry to the batch.
 func (c *cache) spillAll() error {
 	for _, r := range c.dirty {
-		m := c.scopes[r.sc]
-		if e, ok := m[r.k]; ok && e.unwritten() {
-			if err := c.spillFound(m, r.sc, r.k, e); err != nil {
+		if e, ok := c.scopes[r.sc][r.k]; ok && e.unwritten() {
+			if err := c.spillFound(r.sc, r.k, e); err != nil {
 				return err
 			}
 		}
@@ -164,22 +236,20 @@ func (c *cache) spillAll() error {
 func (c *cache) spillCut(epoch uint8, write func(k string, e *entry) error) ([]dirtyRef, error) {
 	var refs []dirtyRef
 	for _, r := range c.dirty {
-		m := c.scopes[r.sc]
-		e, ok := m[r.k]
+		e, ok := c.scopes[r.sc][r.k]
 		switch {
 		case !ok || !e.unwritten() || e.dirty && e.cut == epoch: // gone, written, or listed twice
 			continue
 		case e.buffer:
-			if err := c.spillFound(m, r.sc, r.k, e); err != nil {
+			if err := c.spillFound(r.sc, r.k, e); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		if err := write(r.k, &e); err != nil {
+		if err := write(r.k, e); err != nil {
 			return nil, err
 		}
 		e.cut = epoch
-		m[r.k] = e
 		refs = append(refs, r)
 	}
 	clear(c.dirty)
@@ -192,10 +262,8 @@ func (c *cache) spillCut(epoch uint8, write func(k string, e *entry) error) ([]d
 // and the batch holds nothing older of them.
 func (c *cache) markWritten(epoch uint8, refs []dirtyRef) {
 	for _, r := range refs {
-		m := c.scopes[r.sc]
-		if e, ok := m[r.k]; ok && e.dirty && e.cut == epoch {
+		if e, ok := c.scopes[r.sc][r.k]; ok && e.dirty && e.cut == epoch {
 			e.dirty, e.cut = false, 0
-			m[r.k] = e
 		}
 	}
 }
@@ -204,12 +272,24 @@ func (c *cache) markWritten(epoch uint8, refs []dirtyRef) {
 // holds its unwritten state: a deletion of its range must find it there,
 // as Pebble may not hold the cut yet.
 func (c *cache) spillIfCut(sc scope, k []byte) error {
-	m := c.scopes[sc]
-	e, ok := m[string(k)]
+	e, ok := c.get(sc, k)
 	if !ok || !e.dirty || e.cut == 0 {
 		return nil
 	}
-	return c.spillFound(m, sc, string(k), e)
+	return c.spillFound(sc, string(k), e)
+}
+
+// spillScope writes the unwritten entries of sc for which keep (if not
+// nil) returns true to the batch, before an iteration over their range.
+func (c *cache) spillScope(sc scope, keep func(k string) bool) error {
+	for k, e := range c.scopes[sc] {
+		if e.unwritten() && (keep == nil || keep(k)) {
+			if err := c.spillFound(sc, k, e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // dropScope forgets every entry of sc, unwritten ones included: ExpireWindows
@@ -219,7 +299,7 @@ func (c *cache) dropScope(sc scope) {
 	for k, e := range c.scopes[sc] {
 		c.used -= int64(len(k)) + entryOverhead + int64(cap(e.val))
 	}
-	delete(c.scopes, sc)
+	c.forget(sc)
 	// The scope's state is gone from the database too: what is written
 	// to it from now on is all in the cache again.
 	delete(c.incomplete, sc)
@@ -234,7 +314,7 @@ func (c *cache) evict() {
 		for k, e := range m {
 			size := int64(len(k)) + entryOverhead + int64(cap(e.val))
 			if e.unwritten() {
-				if err := c.spill(sc, k, &e); err != nil {
+				if err := c.spill(sc, k, e); err != nil {
 					if c.err == nil {
 						c.err = err
 					}
@@ -254,7 +334,7 @@ func (c *cache) evict() {
 			}
 		}
 		if len(m) == 0 {
-			delete(c.scopes, sc)
+			c.forget(sc)
 		}
 		if c.used <= target {
 			break

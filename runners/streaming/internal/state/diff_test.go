@@ -203,7 +203,13 @@ func runDifferential(t *testing.T, seed uint64, opts Options, ops int) {
 	families := []string{"f", "g"}
 	tags := []string{"", "t"}
 	val := func() []byte {
-		b := make([]byte, rng.IntN(12))
+		n := rng.IntN(12)
+		if rng.IntN(40) == 0 {
+			// Now and then a value large enough that a buffer of a few
+			// is written as several chunks (maxChunkBytes).
+			n = rng.IntN(maxChunkBytes * 3 / 2)
+		}
+		b := make([]byte, n)
 		for i := range b {
 			b[i] = byte(rng.IntN(256))
 		}

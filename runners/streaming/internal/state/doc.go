@@ -6,7 +6,8 @@
 // cache. A Stage is the state of one transform; its KeyedBackend for a key
 // is the dataflow.StateBackend a stateful ParDo uses. The per-element
 // operations (value and trigger state written per element, appends to bags
-// and element buffers) touch only the cache; what the cache evicts or must
+// and element buffers, timers set and fired) touch only the cache and the
+// Stage's in-memory timer index; what the cache evicts or must
 // make visible to an iteration is written to the batch, which reads see;
 // Flush writes the rest and commits the batch, which is also committed early
 // when it outgrows its share of Options.CacheBytes. BeginCheckpoint takes
@@ -62,9 +63,16 @@
 //     map and the deletion of a window's state are range operations.
 //  5. A timer is stored twice, by identity (kind 3; setting it again or
 //     clearing it finds the old entry) and in the timer index, and its hold
-//     is counted once under 0xFF 4; the three change together. Below a
-//     Stage's in-memory floor for a domain the index has no live entry, so
-//     popping timers never steps over the tombstones of fired ones.
+//     is counted once under 0xFF 4; the three change together. An index
+//     entry is in the Stage's in-memory index (timer_mem.go: the timers
+//     set since it was last spilled) or in the batch and Pebble, never in
+//     both: deleting it removes it from memory if it is there, and writes
+//     a deletion to the batch otherwise; Flush and BeginCheckpoint spill
+//     the in-memory index to the batch (so does SetTimer when it outgrows
+//     maxMemTimers timers or a quarter of the state cache), and DueTimers
+//     and MinTimer merge the two. Below a Stage's in-memory floor for a domain the index has no
+//     live entry, so popping timers never steps over the tombstones of
+//     fired ones.
 //  6. Every window that holds state of a stage has a window-index entry for
 //     each key group and kind/id of that state, written with the state;
 //     ExpireWindows deletes exactly the ranges those entries name (plus the
@@ -72,23 +80,34 @@
 //     Its range deletions go straight to Pebble after the batch is
 //     committed: the indexed batch never holds one, since each would make
 //     the batch re-fragment its range tombstones on its next read.
-//  7. The batch plus the cache hold every write. Only values without a
-//     sub-key (value, combining and trigger state) and pending appends are
-//     written back; map entries, timers, hold counts and window-index
-//     entries go to the batch at once, so the iterations over them (Scan's
-//     map entries, DueTimers, WatermarkHold, ExpireWindows) never miss a
-//     write. Scan and Elements first spill the one value and the one
-//     buffer of their range; Flush spills everything. The live database is
+//  7. The batch, the cache and the stages' in-memory timer indexes hold
+//     every write. Values without a sub-key (value, combining and trigger
+//     state), timer records (kind 3), hold counts and pending appends are
+//     written back; timer index entries stay in memory (invariant 5); map
+//     entries and window-index entries go to the batch at once, so the
+//     iterations over them (Scan's map entries, ExpireWindows' reading of
+//     the window index) never miss a write. An iteration over
+//     written-back state spills it first: Scan the one value and the one
+//     bag of its range, Elements the one buffer, WatermarkHold the hold
+//     counts, ExpireWindows the timer records of the windows it expires.
+//     But where the cache holds a scope whole (cache.complete: the Store
+//     created the database and nothing of the scope was evicted since),
+//     Elements and ExpireWindows read the cache and write nothing: a
+//     window whose state lives and expires between two checkpoints, and
+//     fits the cache, never reaches Pebble but for its window-index
+//     entries. Flush spills everything. The live database is
 //     never a recovery source; only checkpoints are consistent cuts. So
 //     commits do not sync, and an early commit between two checkpoints is
 //     harmless (but see 9).
 //  8. Chunk numbers grow with every chunk written and are stored with every
-//     commit, and a buffer's pending values are written as one chunk, so
-//     the chunks of a buffer sort in append order, across reopens and
-//     restores. Appending never reads.
+//     commit, and a buffer's pending values (all in the cache, however
+//     many, until it is spilled or evicted) are written as consecutive
+//     chunks of about maxChunkBytes, so the chunks of a buffer sort in
+//     append order, across reopens and restores. Appending never reads.
 //  9. A checkpoint holds exactly the writes made before its
 //     BeginCheckpoint. The cut is the batch, after the buffers' pending
-//     values are written to it (its bytes copied), and a second batch
+//     values and the in-memory timer indexes are written to it (its bytes
+//     copied), and a second batch
 //     holding the cache's dirty values; a goroutine applies both to
 //     Pebble, then takes Pebble's checkpoint. Nothing else is written to
 //     Pebble from the cut until that goroutine is done, because Pebble's
@@ -97,7 +116,8 @@
 //     early commits wait (until the batch has grown by
 //     Options.deferredBatchBytes since the cut, four times its share;
 //     past that a write waits for the checkpoint), Flush only spills the
-//     cache into the batch, and ExpireWindows puts its range deletions in
+//     cache and the timer indexes into the batch, and ExpireWindows puts
+//     its range deletions in
 //     the batch. The dirty values the cut wrote stay dirty in the cache
 //     (marked with the cut's epoch), so reads keep finding them there and
 //     iterations get them spilled into the batch first, whether or not

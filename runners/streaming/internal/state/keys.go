@@ -107,9 +107,6 @@ func prefixEnd(p []byte) []byte {
 	return nil
 }
 
-// keySuccessor returns the smallest key greater than k.
-func keySuccessor(k []byte) []byte { return append(bytes.Clone(k), 0) }
-
 // stateKey is a parsed key-grouped key, for tests and debugging.
 type stateKey struct {
 	KG     uint16

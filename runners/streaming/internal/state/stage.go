@@ -27,6 +27,16 @@ type Stage struct {
 	// of the domain. DueTimers and MinTimer start there instead of stepping
 	// over the tombstones of every timer already fired.
 	floor [2][]byte
+	// mem[domain] is the part of the timer index not yet in the batch
+	// (timer_mem.go); a live timer's index entry is in mem or in the
+	// batch and Pebble, never in both.
+	mem [2]memIndex
+	// holdsToSpill lists the hold counts (keys) that became unwritten in
+	// the cache since WatermarkHold last spilled them: every unwritten
+	// count is on it, unless spillAllHolds is set (the list grew past
+	// maxHoldsToSpill; WatermarkHold then spills the whole global scope).
+	holdsToSpill  []string
+	spillAllHolds bool
 }
 
 // Name returns the stage's name.
@@ -93,10 +103,11 @@ func (st *Stage) markWindow(kg uint16, kind byte, id string, w dataflow.Window) 
 	return s.setPoint(sc, m, nil, false /* writeBack */)
 }
 
-// maxChunkBytes bounds the values a buffer keeps in the cache before they
-// are written to the batch as one chunk: Pebble's per-entry cost is paid
-// per chunk, not per element. A chunk is the values, each uvarint
-// length-prefixed.
+// maxChunkBytes bounds the size of a chunk: a buffer's pending values are
+// written as chunks of about this size (a single larger value makes a
+// chunk of its own), so that Pebble's per-entry cost is paid per chunk,
+// not per element, and no value in Pebble grows with the buffer. A chunk
+// is the values, each uvarint length-prefixed.
 const maxChunkBytes = 16 << 10
 
 // chunkValues calls fn for each value of a chunk, in order, until fn
@@ -107,7 +118,8 @@ func chunkValues(chunk []byte, fn func([]byte) bool) error {
 		if w <= 0 || uint64(len(chunk)-w) < l {
 			return fmt.Errorf("state: corrupt chunk")
 		}
-		if !fn(chunk[w : w+int(l)]) {
+		end := w + int(l)
+		if !fn(chunk[w:end:end]) { // capped: appending to a value copies it
 			return nil
 		}
 		chunk = chunk[w+int(l):]
@@ -116,53 +128,86 @@ func chunkValues(chunk []byte, fn func([]byte) bool) error {
 }
 
 // bufAppend appends v to the buffer under prefix. The value stays in the
-// cache until the pending chunk is full, evicted, iterated or flushed; no
-// read is needed, whatever the buffer already holds.
+// cache until the buffer is evicted, iterated (unless the cache holds it
+// whole), flushed or checkpointed; no read is needed, whatever the buffer
+// already holds.
 func (s *Store) bufAppend(sc scope, prefix, v []byte) error {
-	e, _ := s.cache.get(sc, prefix)
-	e.buffer = true
+	if s.cache.budget > 0 {
+		s.cache.appendValue(sc, prefix, v)
+		return nil
+	}
+	// No cache: the value is a chunk of its own.
+	e := entry{buffer: true, pending: 1}
 	e.val = binary.AppendUvarint(e.val, uint64(len(v)))
 	e.val = append(e.val, v...)
-	e.pending++
-	if s.cache.budget == 0 || len(e.val) >= maxChunkBytes {
-		if err := s.writeChunk(prefix, &e); err != nil {
-			return err
-		}
-	}
-	s.cache.put(sc, prefix, e)
-	return nil
+	return s.writeChunk(prefix, &e)
 }
 
-// writeChunk writes a buffer's pending values to the batch as one chunk,
-// keyed by the store's next sequence number: a buffer's chunks are written
-// in the order their values were appended, so key order is append order.
+// writeChunk writes a buffer's pending values to the batch as chunks of
+// about maxChunkBytes, each keyed by the store's next sequence number: a
+// buffer's chunks are written in the order their values were appended, so
+// key order is append order.
 func (s *Store) writeChunk(prefix []byte, e *entry) error {
 	if e.pending == 0 {
 		return nil
 	}
-	k := append(s.cbuf[:0], prefix...)
-	k = binary.BigEndian.AppendUint64(k, s.seq)
-	s.cbuf = k
-	if err := s.spillBatch().Set(k, e.val, nil); err != nil {
-		return fmt.Errorf("state: write: %w", err)
+	for rest := e.val; len(rest) > 0; {
+		n := 0 // the length of the next chunk: whole values, at least one
+		for n < len(rest) {
+			l, w := binary.Uvarint(rest[n:])
+			if w <= 0 || uint64(len(rest)-n-w) < l {
+				return fmt.Errorf("state: corrupt buffer")
+			}
+			if n > 0 && n+w+int(l) > maxChunkBytes {
+				break
+			}
+			n += w + int(l)
+		}
+		k := append(s.cbuf[:0], prefix...)
+		k = binary.BigEndian.AppendUint64(k, s.seq)
+		s.cbuf = k
+		if err := s.spillBatch().Set(k, rest[:n], nil); err != nil {
+			return fmt.Errorf("state: write: %w", err)
+		}
+		s.seq++
+		rest = rest[n:]
 	}
-	s.seq++
 	e.pending = 0
-	if cap(e.val) > 256 {
-		e.val = nil // most buffers see few values between chunks
-	} else {
-		e.val = e.val[:0]
-	}
+	e.chunks = true
+	// Never reused: values read from the cache (bufValues, AppendElements)
+	// share its array, and must not change.
+	e.val = nil
 	return nil
 }
 
 // bufDrop removes every value of the buffer under prefix.
 func (s *Store) bufDrop(sc scope, prefix []byte) error {
-	if err := s.deleteRange(prefix, nil); err != nil {
-		return err
+	if _, ok := s.cachedBuffer(sc, prefix); !ok {
+		if err := s.deleteRange(prefix, nil); err != nil {
+			return err
+		}
 	}
 	s.cache.put(sc, prefix, entry{buffer: true})
 	return nil
+}
+
+// cachedBuffer returns the values of the buffer under prefix (uvarint
+// length-prefixed, as a chunk) if the cache holds all of them: none was
+// ever written to the batch as a chunk. It relies on the cache knowing
+// every key of the scope (cache.complete): a buffer whose entry is not
+// cached was then never appended to, or dropped with its window.
+func (s *Store) cachedBuffer(sc scope, prefix []byte) ([]byte, bool) {
+	if !s.cache.complete(sc) {
+		return nil, false
+	}
+	e, ok := s.cache.get(sc, prefix)
+	if !ok {
+		return nil, true
+	}
+	if !e.buffer || e.chunks {
+		return nil, false
+	}
+	return e.val, true
 }
 
 // deleteRange deletes, one by one in the batch, the keys with the prefix
@@ -191,9 +236,19 @@ func (s *Store) deleteRange(prefix []byte, deleted func(k []byte)) error {
 	return nil
 }
 
-// bufValues iterates the values of the buffer under prefix (after writing
-// its pending values), calling fn for each until it returns false.
+// bufValues iterates the values of the buffer under prefix, calling fn
+// for each until it returns false. A buffer the cache holds whole is read
+// from the cache; otherwise its pending values are written to the batch
+// first, and the batch and Pebble are read.
 func (s *Store) bufValues(sc scope, prefix []byte, fn func([]byte) bool) error {
+	if vals, ok := s.cachedBuffer(sc, prefix); ok {
+		// Counted as an open iterator, as the batch iterator below: the
+		// batch is not committed meanwhile.
+		s.iters++
+		err := chunkValues(vals, fn)
+		s.iters--
+		return err
+	}
 	if err := s.cache.spillEntry(sc, prefix); err != nil {
 		return err
 	}
@@ -249,6 +304,46 @@ func (st *Stage) Elements(key []byte, w dataflow.Window) iter.Seq2[[]byte, error
 			yield(nil, fmt.Errorf("state: stage %q: elements: %w", st.name, err))
 		}
 	}
+}
+
+// AppendElements appends to dst the elements [from, to) of key in window
+// w, in the order they were added, and returns it; fewer if the buffer
+// holds fewer. The values must not be modified, and stay valid: those the
+// cache holds are shared with it (a buffer's values in the cache are never
+// changed, only appended to or dropped), the others are copies.
+func (st *Stage) AppendElements(dst [][]byte, key []byte, w dataflow.Window, from, to int) ([][]byte, error) {
+	if from >= to {
+		return dst, nil
+	}
+	s := st.s
+	if err := s.check(); err != nil {
+		return dst, err
+	}
+	p := st.appendPrefix(s.kbuf[:0], s.KeyGroup(key), kindElements, "", w, key)
+	s.kbuf = p
+	sc := st.scope(w)
+	i := 0
+	if vals, ok := s.cachedBuffer(sc, p); ok {
+		err := chunkValues(vals, func(v []byte) bool {
+			if i >= from {
+				dst = append(dst, v)
+			}
+			i++
+			return i < to
+		})
+		return dst, err
+	}
+	err := s.bufValues(sc, bytes.Clone(p), func(v []byte) bool {
+		if i >= from {
+			dst = append(dst, bytes.Clone(v))
+		}
+		i++
+		return i < to
+	})
+	if err != nil {
+		err = fmt.Errorf("state: stage %q: elements: %w", st.name, err)
+	}
+	return dst, err
 }
 
 // PutWindowState stores the trigger state of key in window w (the caller
@@ -355,7 +450,30 @@ func (st *Stage) ExpireWindows(watermark dataflow.EventTime) (int, error) {
 	}
 	// Timers are also in the time-ordered index and the hold counts, which
 	// are ordered by time, not window: delete those entries one by one.
+	// The records of a window the cache holds whole are found there;
+	// otherwise its written-back records are spilled and the batch and
+	// Pebble are read.
+	cached := map[dataflow.Window]bool{}
 	for _, sp := range timerSpans {
+		w := decodeWindow(sp.start[len(sp.start)-16:])
+		sc := st.scope(w)
+		done, ok := cached[w]
+		if !ok {
+			done = s.cache.complete(sc)
+			cached[w] = done
+			var err error
+			if done {
+				err = st.dropCachedTimers(sc)
+			} else {
+				err = s.cache.spillScope(sc, st.isTimerKey)
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+		if done {
+			continue
+		}
 		if err := st.dropTimerIndex(sp.start, sp.end); err != nil {
 			return 0, err
 		}

@@ -236,7 +236,11 @@ func (s *Store) Flush() error {
 		return errors.New("state: Flush while an iterator over state is open")
 	}
 	if !s.settle(false) {
-		if err := s.cache.spillAll(); err != nil {
+		err := s.cache.spillAll()
+		if err == nil {
+			err = s.spillTimers()
+		}
+		if err != nil {
 			s.err = fmt.Errorf("state: flush: %w", err)
 			return s.err
 		}
@@ -253,6 +257,9 @@ func (s *Store) Flush() error {
 	defer pb.Close()
 	s.spillTo = pb
 	err := s.cache.spillAll()
+	if err == nil {
+		err = s.spillTimers()
+	}
 	s.spillTo = nil
 	if err == nil && !pb.Empty() {
 		if err = pb.Set(metaKey("seq"), binary.AppendUvarint(nil, s.seq), nil); err == nil {
@@ -262,6 +269,17 @@ func (s *Store) Flush() error {
 	if err != nil {
 		s.err = fmt.Errorf("state: flush: %w", err)
 		return s.err
+	}
+	return nil
+}
+
+// spillTimers writes every stage's in-memory timer index to the batch (or
+// where the cache spills).
+func (s *Store) spillTimers() error {
+	for _, st := range s.stages {
+		if err := st.spillTimers(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -444,6 +462,12 @@ func (s *Store) BeginCheckpoint(dir string) (*PendingCheckpoint, error) {
 			err = fs.ErrExist
 		}
 		return nil, fmt.Errorf("state: checkpoint to %s: %w", dir, err)
+	}
+	// The timers in the stages' in-memory indexes go to the batch, and so
+	// into the cut.
+	if err := s.spillTimers(); err != nil {
+		s.err = fmt.Errorf("state: checkpoint: %w", err)
+		return nil, s.err
 	}
 	s.epoch++
 	if s.epoch == 0 {

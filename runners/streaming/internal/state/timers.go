@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"iter"
+	"slices"
 
 	"github.com/sluicedata/sluice/pkg/dataflow"
 )
@@ -41,6 +42,55 @@ func (st *Stage) lowerFloor(d dataflow.TimeDomain, ik []byte) {
 	}
 }
 
+// indexTimer adds the index entry ik (of domain d) with the timer's hold:
+// to the stage's in-memory index, or, with the cache off, to the batch.
+func (st *Stage) indexTimer(d dataflow.TimeDomain, ik, hold []byte) error {
+	s := st.s
+	if s.cache.budget == 0 {
+		if err := s.batch.Set(ik, hold, nil); err != nil {
+			return fmt.Errorf("state: stage %q: set timer: %w", st.name, err)
+		}
+		return nil
+	}
+	st.mem[d].add(ik, hold)
+	if m0, m1 := &st.mem[0], &st.mem[1]; m0.len()+m1.len() > maxMemTimers || m0.bytes+m1.bytes > s.cache.budget/4 {
+		return st.spillTimers()
+	}
+	return nil
+}
+
+// maxMemTimers bounds the timers of a stage's in-memory index, which
+// DueTimers merges with the batch's: past it they go to the batch, whose
+// index keeps them in order as they come.
+const maxMemTimers = 32 << 10
+
+// unindex deletes the index entry ik of a live timer of domain d.
+func (st *Stage) unindex(d dataflow.TimeDomain, ik []byte) error {
+	if st.mem[d].remove(ik) {
+		return nil
+	}
+	if err := st.s.batch.Delete(ik, nil); err != nil {
+		return fmt.Errorf("state: stage %q: delete timer: %w", st.name, err)
+	}
+	return nil
+}
+
+// spillTimers writes the in-memory index to the batch (or where the cache
+// spills).
+func (st *Stage) spillTimers() error {
+	b := st.s.spillBatch()
+	for d := range st.mem {
+		m := &st.mem[d]
+		for k, v := range m.live {
+			if err := b.Set([]byte(k), v[:], nil); err != nil {
+				return fmt.Errorf("state: stage %q: write timers: %w", st.name, err)
+			}
+		}
+		m.reset()
+	}
+	return nil
+}
+
 // unindexTimer deletes the timer under primary key pk (if it is set) and
 // its index and hold entries.
 func (st *Stage) unindexTimer(sc scope, pk []byte, kg uint16, key []byte, w dataflow.Window, family, tag string) error {
@@ -55,11 +105,11 @@ func (st *Stage) unindexTimer(sc scope, pk []byte, kg uint16, key []byte, w data
 	d := dataflow.TimeDomain(old[0])
 	at := dataflow.EventTime(binary.BigEndian.Uint64(old[1:]))
 	hold := dataflow.EventTime(binary.BigEndian.Uint64(old[9:]))
-	if err := s.deletePoint(sc, pk, false); err != nil {
+	if err := s.deletePoint(sc, pk, true /* writeBack */); err != nil {
 		return err
 	}
-	if err := s.batch.Delete(st.timerIndexKey(d, at, kg, key, w, family, tag), nil); err != nil {
-		return fmt.Errorf("state: stage %q: delete timer: %w", st.name, err)
+	if err := st.unindex(d, st.timerIndexKey(d, at, kg, key, w, family, tag)); err != nil {
+		return err
 	}
 	return st.adjustHold(hold, -1)
 }
@@ -84,18 +134,44 @@ func (st *Stage) adjustHold(hold dataflow.EventTime, delta int) error {
 		}
 	}
 	n += uint64(delta)
+	// WatermarkHold spills the counts that became unwritten since it last
+	// ran (written back, a count becomes unwritten here and nowhere else).
+	if e, ok := s.cache.get(sc, k); s.cache.budget > 0 && !st.spillAllHolds && (!ok || !e.unwritten()) {
+		if len(st.holdsToSpill) < maxHoldsToSpill {
+			st.holdsToSpill = append(st.holdsToSpill, string(k))
+		} else {
+			st.spillAllHolds = true // many: WatermarkHold goes through them all
+		}
+	}
 	if n == 0 {
-		return s.deletePoint(sc, k, false)
+		return s.deletePoint(sc, k, true /* writeBack */)
 	}
 	var buf [binary.MaxVarintLen64]byte
-	return s.setPoint(sc, k, buf[:binary.PutUvarint(buf[:], n)], false)
+	return s.setPoint(sc, k, buf[:binary.PutUvarint(buf[:], n)], true /* writeBack */)
 }
+
+// maxHoldsToSpill bounds Stage.holdsToSpill.
+const maxHoldsToSpill = 4096
 
 // WatermarkHold returns the earliest output timestamp (TimerData.Hold) of
 // the stage's pending timers of both domains, and whether there is one: the
 // stage's output watermark may not pass it.
 func (st *Stage) WatermarkHold() (dataflow.EventTime, bool, error) {
 	s := st.s
+	// The counts are written back: the iteration needs them in the batch.
+	sc := st.globalScope()
+	if st.spillAllHolds {
+		if err := s.cache.spillScope(sc, nil); err != nil {
+			return 0, false, err
+		}
+	}
+	for _, k := range st.holdsToSpill {
+		if err := s.cache.spillEntry(sc, []byte(k)); err != nil {
+			return 0, false, err
+		}
+	}
+	clear(st.holdsToSpill)
+	st.holdsToSpill, st.spillAllHolds = st.holdsToSpill[:0], false
 	p := st.globalPrefix(nil, nsHolds)
 	it, err := s.newIter(p, prefixEnd(p))
 	if err != nil {
@@ -115,24 +191,24 @@ func (st *Stage) WatermarkHold() (dataflow.EventTime, bool, error) {
 // parseTimerIndex decodes an entry of the timer index; k starts after the
 // domain byte.
 func (st *Stage) parseTimerIndex(d dataflow.TimeDomain, k, v []byte) (Timer, error) {
-	bad := fmt.Errorf("state: stage %q: bad timer index entry %x", st.name, k)
+	bad := func() error { return fmt.Errorf("state: stage %q: bad timer index entry %x", st.name, k) }
 	if len(k) < 10 || len(v) != 8 {
-		return Timer{}, bad
+		return Timer{}, bad()
 	}
 	t := Timer{TimerData: dataflow.TimerData{Domain: d, FireAt: decodeTime(k), Hold: dataflow.EventTime(binary.BigEndian.Uint64(v))}}
 	key, rest, err := readLP(k[10:])
 	if err != nil || len(rest) < 16 {
-		return Timer{}, bad
+		return Timer{}, bad()
 	}
 	t.Key = bytes.Clone(key)
 	t.Window = decodeWindow(rest)
 	family, rest, err := readLP(rest[16:])
 	if err != nil {
-		return Timer{}, bad
+		return Timer{}, bad()
 	}
 	tag, rest, err := readLP(rest)
 	if err != nil || len(rest) != 0 {
-		return Timer{}, bad
+		return Timer{}, bad()
 	}
 	t.Family, t.Tag = string(family), string(tag)
 	return t, nil
@@ -147,13 +223,19 @@ func (st *Stage) MinTimer(d dataflow.TimeDomain) (Timer, bool, error) {
 	if f := st.floor[d]; f != nil {
 		lo = f
 	}
-	it, err := s.newIter(lo, prefixEnd(dp))
+	hi := prefixEnd(dp)
+	it, err := s.newIter(lo, hi)
 	if err != nil {
 		return Timer{}, false, err
 	}
 	var t Timer
 	found := it.First()
-	if found {
+	mem := st.mem[d].seek(lo, hi, 1, nil)
+	switch {
+	case len(mem) > 0 && (!found || mem[0].k < string(it.Key())):
+		found = true
+		t, err = st.parseTimerIndex(d, []byte(mem[0].k[len(dp):]), mem[0].v[:])
+	case found:
 		var v []byte
 		if v, err = it.ValueAndErr(); err == nil {
 			t, err = st.parseTimerIndex(d, it.Key()[len(dp):], v)
@@ -189,6 +271,7 @@ func (st *Stage) DueTimers(d dataflow.TimeDomain, upTo dataflow.EventTime) iter.
 			t  Timer
 		}
 		var buf []due
+		var mem []memEntry
 		for {
 			lo := dp
 			if f := st.floor[d]; f != nil {
@@ -221,6 +304,22 @@ func (st *Stage) DueTimers(d dataflow.TimeDomain, upTo dataflow.EventTime) iter.
 				yield(Timer{}, err)
 				return
 			}
+			// The in-memory index's first due entries, merged in.
+			if mem = st.mem[d].seek(lo, end, dueChunk, mem[:0]); len(mem) > 0 {
+				for _, e := range mem {
+					ik := []byte(e.k)
+					t, err := st.parseTimerIndex(d, ik[len(dp):], e.v[:])
+					if err != nil {
+						yield(Timer{}, err)
+						return
+					}
+					buf = append(buf, due{ik: ik, t: t})
+				}
+				if len(buf) > len(mem) {
+					slices.SortFunc(buf, func(a, b due) int { return bytes.Compare(a.ik, b.ik) })
+					buf = buf[:min(len(buf), dueChunk)]
+				}
+			}
 			if len(buf) == 0 {
 				st.floor[d] = end // nothing live below end (invariant 5)
 				return
@@ -234,7 +333,7 @@ func (st *Stage) DueTimers(d dataflow.TimeDomain, upTo dataflow.EventTime) iter.
 					yield(Timer{}, err)
 					return
 				}
-				st.floor[d] = keySuccessor(e.ik)
+				st.floor[d] = append(append(st.floor[d][:0], e.ik...), 0) // e.ik's successor
 				if !yield(e.t, nil) {
 					return
 				}
@@ -246,14 +345,14 @@ func (st *Stage) DueTimers(d dataflow.TimeDomain, upTo dataflow.EventTime) iter.
 // pop deletes a due timer: its index entry ik, its record and its hold.
 func (st *Stage) pop(ik []byte, t Timer) error {
 	s := st.s
-	if err := s.batch.Delete(ik, nil); err != nil {
-		return fmt.Errorf("state: stage %q: pop timer: %w", st.name, err)
+	if err := st.unindex(t.Domain, ik); err != nil {
+		return err
 	}
 	kg := s.KeyGroup(t.Key)
 	k := st.appendPrefix(s.kbuf[:0], kg, kindTimer, "", t.Window, t.Key)
 	k = appendLP(appendLP(k, t.Family), t.Tag)
 	s.kbuf = k
-	if err := s.deletePoint(st.scope(t.Window), k, false); err != nil {
+	if err := s.deletePoint(st.scope(t.Window), k, true /* writeBack */); err != nil {
 		return err
 	}
 	if err := st.adjustHold(t.Hold, -1); err != nil {
@@ -310,8 +409,65 @@ func (st *Stage) dropTimerIndex(start, end []byte) error {
 		d := dataflow.TimeDomain(r.v[0])
 		at := dataflow.EventTime(binary.BigEndian.Uint64(r.v[1:]))
 		hold := dataflow.EventTime(binary.BigEndian.Uint64(r.v[9:]))
-		if err := s.batch.Delete(st.timerIndexKey(d, at, kg, r.key, w, string(r.family), string(r.tag)), nil); err != nil {
-			return fmt.Errorf("state: stage %q: expire timer: %w", st.name, err)
+		if err := st.unindex(d, st.timerIndexKey(d, at, kg, r.key, w, string(r.family), string(r.tag))); err != nil {
+			return err
+		}
+		if err := st.adjustHold(hold, -1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isTimerKey reports whether k is the key of one of the stage's timer
+// records (kind 3).
+func (st *Stage) isTimerKey(k string) bool {
+	n := len(st.lpName)
+	return len(k) > 2+n && k[0] != globalPrefix && k[2:2+n] == string(st.lpName) && k[2+n] == kindTimer
+}
+
+// dropCachedTimers deletes the index and hold entries of the timers of a
+// window whose scope the cache holds whole (cache.complete), for
+// ExpireWindows, reading their records from the cache.
+func (st *Stage) dropCachedTimers(sc scope) error {
+	s := st.s
+	type rec struct {
+		kg               uint16
+		key, family, tag []byte
+		v                []byte
+	}
+	var recs []rec
+	n := len(st.lpName)
+	for k, e := range s.cache.scopes[sc] {
+		if !e.present || e.buffer || !st.isTimerKey(k) {
+			continue
+		}
+		bad := func() error { return fmt.Errorf("state: stage %q: bad timer record %x=%x", st.name, k, e.val) }
+		if len(k) < 2+n+1+16 || len(e.val) != 17 {
+			return bad()
+		}
+		r := rec{kg: binary.BigEndian.Uint16([]byte(k[:2])), v: e.val}
+		var rest []byte
+		var err error
+		r.key, rest, err = readLP([]byte(k[2+n+1+16:]))
+		if err == nil {
+			r.family, rest, err = readLP(rest)
+		}
+		if err == nil {
+			r.tag, rest, err = readLP(rest)
+		}
+		if err != nil || len(rest) != 0 {
+			return bad()
+		}
+		recs = append(recs, r)
+	}
+	w := sc.w
+	for _, r := range recs {
+		d := dataflow.TimeDomain(r.v[0])
+		at := dataflow.EventTime(binary.BigEndian.Uint64(r.v[1:]))
+		hold := dataflow.EventTime(binary.BigEndian.Uint64(r.v[9:]))
+		if err := st.unindex(d, st.timerIndexKey(d, at, r.kg, r.key, w, string(r.family), string(r.tag))); err != nil {
+			return err
 		}
 		if err := st.adjustHold(hold, -1); err != nil {
 			return err

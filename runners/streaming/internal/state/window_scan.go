@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/sluicedata/sluice/pkg/dataflow"
 )
@@ -86,20 +87,33 @@ func (st *Stage) WindowStates(w dataflow.Window, fn func(key, value []byte) erro
 // cachedWindowStates is WindowStates for a window whose state is all in
 // the cache: no write to the batch, no read of Pebble.
 func (st *Stage) cachedWindowStates(sc scope, fn func(key, value []byte) error) error {
-	type kv struct{ k, v []byte }
+	// Keys of one scope differ only in their key group and what follows
+	// the window (lp(key)): ordering by those two is key order.
+	type kv struct {
+		kg   uint16
+		tail string
+		v    []byte
+	}
 	var found []kv
 	n := len(st.lpName)
 	for k, e := range st.s.cache.scopes[sc] {
 		if !e.present || e.buffer || len(k) < 2+n+1+16 || k[2:2+n] != string(st.lpName) || k[2+n] != kindWindowState {
 			continue
 		}
-		found = append(found, kv{[]byte(k), e.val})
+		found = append(found, kv{uint16(k[0])<<8 | uint16(k[1]), k[2+n+1+16:], e.val})
 	}
-	slices.SortFunc(found, func(a, b kv) int { return bytes.Compare(a.k, b.k) })
+	slices.SortFunc(found, func(a, b kv) int {
+		if a.kg != b.kg {
+			return int(a.kg) - int(b.kg)
+		}
+		return strings.Compare(a.tail, b.tail)
+	})
+	var kb []byte
 	for _, f := range found {
-		key, rest, err := readLP(f.k[2+n+1+16:])
+		kb = append(kb[:0], f.tail...)
+		key, rest, err := readLP(kb)
 		if err != nil || len(rest) != 0 {
-			return fmt.Errorf("state: stage %q: bad window state key %x", st.name, f.k)
+			return fmt.Errorf("state: stage %q: bad window state key of key group %d: %x", st.name, f.kg, f.tail)
 		}
 		if err := fn(key, f.v); err != nil {
 			return err
