@@ -317,29 +317,16 @@ func (fb *fallbacks) fill(rc *rcodec, t reflect.Type, path string) error {
 			return dst, nil
 		}
 		rc.dec = func(src []byte, v reflect.Value) (int, error) {
-			n, k := binary.Uvarint(src)
-			if k <= 0 {
-				return 0, errTruncated
+			s, n, err := decodeList(src, t, ec)
+			if err != nil {
+				return 0, err
 			}
-			if n == 0 {
+			if !s.IsValid() {
 				v.SetZero()
-				return k, nil
+			} else {
+				v.Set(s)
 			}
-			count := n - 1
-			if !ec.empty && count > uint64(len(src)-k) {
-				return 0, errTruncated
-			}
-			s := reflect.MakeSlice(t, int(count), int(count))
-			off := k
-			for i := range int(count) {
-				m, err := ec.dec(src[off:], s.Index(i))
-				if err != nil {
-					return 0, err
-				}
-				off += m
-			}
-			v.Set(s)
-			return off, nil
+			return n, nil
 		}
 	case reflect.Array:
 		ec, err := fb.rcodec(t.Elem(), path+"[]")
@@ -583,26 +570,13 @@ func seqCodec(t, et reflect.Type, ec *rcodec) rcodec {
 			return append(binary.AppendUvarint(dst, n+1), body...), nil
 		},
 		dec: func(src []byte, v reflect.Value) (int, error) {
-			n, k := binary.Uvarint(src)
-			if k <= 0 {
-				return 0, errTruncated
+			s, off, err := decodeList(src, sliceType, ec)
+			if err != nil {
+				return 0, err
 			}
-			if n == 0 {
+			if !s.IsValid() {
 				v.SetZero()
-				return k, nil
-			}
-			count := n - 1
-			if !ec.empty && count > uint64(len(src)-k) {
-				return 0, errTruncated
-			}
-			s := reflect.MakeSlice(sliceType, int(count), int(count))
-			off := k
-			for i := range int(count) {
-				m, err := ec.dec(src[off:], s.Index(i))
-				if err != nil {
-					return 0, err
-				}
-				off += m
+				return off, nil
 			}
 			v.Set(reflect.MakeFunc(t, func(args []reflect.Value) []reflect.Value {
 				yield := args[0]
@@ -616,6 +590,33 @@ func seqCodec(t, et reflect.Type, ec *rcodec) rcodec {
 			return off, nil
 		},
 	}
+}
+
+// decodeList reads a list as the slice and sequence codecs write it (its
+// count plus one, 0 for nil, then its elements) into a new slice of
+// sliceType, or the invalid Value for nil, and returns the bytes read.
+func decodeList(src []byte, sliceType reflect.Type, ec *rcodec) (reflect.Value, int, error) {
+	n, k := binary.Uvarint(src)
+	if k <= 0 {
+		return reflect.Value{}, 0, errTruncated
+	}
+	if n == 0 {
+		return reflect.Value{}, k, nil
+	}
+	count := n - 1
+	if !ec.empty && count > uint64(len(src)-k) {
+		return reflect.Value{}, 0, errTruncated
+	}
+	s := reflect.MakeSlice(sliceType, int(count), int(count))
+	off := k
+	for i := range int(count) {
+		m, err := ec.dec(src[off:], s.Index(i))
+		if err != nil {
+			return reflect.Value{}, 0, err
+		}
+		off += m
+	}
+	return s, off, nil
 }
 
 // floatCodec encodes floating-point and complex numbers as the big-endian
